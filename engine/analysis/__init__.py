@@ -1,0 +1,1 @@
+"""Music analysis: pure functions over ``engine.score`` objects (no I/O, no global state)."""

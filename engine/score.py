@@ -1,0 +1,126 @@
+"""The score model: plain data classes every part of the program shares.
+
+Times are MIDI ticks (``Score.ticks_per_beat`` per quarter note) so that a loaded file can be written back
+without drift; musical grids (bars, beats, 32nds) are derived views, see ``engine.analysis.grid``.
+Nothing here knows about Qt, torch or files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    start: int  # tick of the note-on
+    end: int  # tick of the note-off (> start)
+    pitch: int  # MIDI pitch 0-127
+    velocity: int = 90
+
+    @property
+    def duration(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(slots=True)
+class Track:
+    name: str
+    program: int = 0  # GM program 0-127 (ignored for drums except as a kit number)
+    is_drum: bool = False
+    notes: list[Note] = field(default_factory=list)
+    # One of engine.analysis.categories.CATEGORIES, or None to derive it from name/program/drum flag.
+    category: str | None = None
+    # True for parts the dataset builder generated (e.g. MMA band layers), so metrics can tell them apart.
+    generated: bool = False
+
+    def sorted_notes(self) -> list[Note]:
+        return sorted(self.notes, key=lambda n: (n.start, n.pitch, n.end))
+
+    def copy(self) -> Track:
+        return replace(self, notes=list(self.notes))
+
+
+@dataclass(frozen=True, slots=True)
+class TempoChange:
+    tick: int
+    bpm: float
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSignature:
+    tick: int
+    numerator: int
+    denominator: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChordLabel:
+    """A chord over a time span. ``root`` is a pitch class 0-11, or None for N.C. (no chord)."""
+
+    start: int
+    end: int
+    root: int | None
+    quality: str  # one of engine.analysis.chord_vocab.QUALITIES ('' when root is None)
+
+    @property
+    def is_no_chord(self) -> bool:
+        return self.root is None
+
+
+@dataclass(slots=True)
+class Score:
+    ticks_per_beat: int = 480
+    tracks: list[Track] = field(default_factory=list)
+    tempos: list[TempoChange] = field(default_factory=lambda: [TempoChange(0, 120.0)])
+    time_signatures: list[TimeSignature] = field(default_factory=lambda: [TimeSignature(0, 4, 4)])
+    # Explicit beat and bar grid (ticks), e.g. from POP909's beat_midi.txt; None = derive from the
+    # time signatures. ``beats`` are quarter-note-ish pulses, ``downbeats`` a subset of them (bar starts).
+    beats: list[int] | None = None
+    downbeats: list[int] | None = None
+    # Chord annotations (from a dataset or from engine.analysis.chords); empty = unknown.
+    chords: list[ChordLabel] = field(default_factory=list)
+
+    @property
+    def n_notes(self) -> int:
+        return sum(len(t.notes) for t in self.tracks)
+
+    @property
+    def end_tick(self) -> int:
+        """Tick of the last note-off (0 for a score without notes)."""
+        return max((n.end for t in self.tracks for n in t.notes), default=0)
+
+    def copy(self) -> Score:
+        """A copy whose tracks and lists can be edited without touching this score."""
+        return replace(
+            self,
+            tracks=[t.copy() for t in self.tracks],
+            tempos=list(self.tempos),
+            time_signatures=list(self.time_signatures),
+            beats=None if self.beats is None else list(self.beats),
+            downbeats=None if self.downbeats is None else list(self.downbeats),
+            chords=list(self.chords),
+        )
+
+    def first_bpm(self) -> float:
+        return self.tempos[0].bpm if self.tempos else 120.0
+
+    def tick_to_seconds(self, tick: int) -> float:
+        """Seconds from the start at ``tick``, honouring every tempo change."""
+        seconds, last_tick, bpm = 0.0, 0, 120.0
+        for change in sorted(self.tempos, key=lambda t: t.tick):
+            if change.tick >= tick:
+                break
+            seconds += (change.tick - last_tick) * 60.0 / (bpm * self.ticks_per_beat)
+            last_tick, bpm = change.tick, change.bpm
+        return seconds + (tick - last_tick) * 60.0 / (bpm * self.ticks_per_beat)
+
+    def seconds_to_tick(self, seconds: float) -> int:
+        """Inverse of ``tick_to_seconds`` (rounded to the nearest tick)."""
+        elapsed, last_tick, bpm = 0.0, 0, 120.0
+        for change in sorted(self.tempos, key=lambda t: t.tick):
+            span = (change.tick - last_tick) * 60.0 / (bpm * self.ticks_per_beat)
+            if elapsed + span > seconds:
+                break
+            elapsed += span
+            last_tick, bpm = change.tick, change.bpm
+        return int(round(last_tick + (seconds - elapsed) * bpm * self.ticks_per_beat / 60.0))
