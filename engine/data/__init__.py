@@ -1,0 +1,1 @@
+"""Datasets: loaders that turn dataset folders into ``Score`` objects (file I/O lives here, not in analysis)."""

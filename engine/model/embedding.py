@@ -1,0 +1,86 @@
+"""The 3-D input embedding: a table of rows x 4 cells becomes one vector per row.
+
+Unlike the seed (a flat 512-token sequence where the 4 columns exist only as positions mod 4), each cell
+is a vector [B, R, 4, e] and a row is the combination of its four cells. What the model needs to know
+besides the cells is added per row: where the row is (row position, bar index), which of its cells are
+given (so it knows what to fill), the prompt (tempo class, wanted instruments) and the diffusion time.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from engine.model.config import ModelConfig
+from engine.representation.vocab import COLUMN_SIZES, N_CATEGORIES, N_COLUMNS, TEMPO_TOKENS
+
+
+def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
+    """Sinusoidal features of a (float) time [B] -> [B, dim], as in DDPM / DiffuSeq."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
+    args = t.float()[:, None] * freqs[None]
+    emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+    return torch.nn.functional.pad(emb, (0, dim % 2))
+
+
+class SAEmbedding(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        d, e = cfg.d_model, cfg.cell_embed_dim
+        self.cfg = cfg
+        # One table per column, MASK included (the absorbing state); also the embedding diffusion's x0.
+        self.tokens = nn.ModuleList([nn.Embedding(v, e) for v in COLUMN_SIZES])
+        # "concat": Linear(4e -> d), keeps which column said what. "sum": BERT-style sum of the 4 cells
+        # (plus a learned column vector so the columns stay distinguishable), projected if e != d.
+        if cfg.combine == "concat":
+            self.combine = nn.Linear(N_COLUMNS * e, d)
+        else:
+            self.column = nn.Parameter(torch.zeros(N_COLUMNS, e))
+            self.combine = nn.Linear(e, d) if e != d else nn.Identity()
+        self.row_pos = nn.Embedding(cfg.max_rows, d)
+        self.bar = nn.Embedding(cfg.max_bars, d)
+        self.given_pattern = nn.Embedding(2**N_COLUMNS, d)  # 4 bits per row: which cells are conditions
+        # Prompt: tempo class (NULL = unknown/dropped) + instrument multi-hot (all zeros = no prompt).
+        self.tempo = nn.Embedding(len(TEMPO_TOKENS), d)
+        self.instruments = nn.Linear(N_CATEGORIES, d)
+        self.no_instruments = nn.Parameter(torch.zeros(d))
+        self.time = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
+        self.norm = nn.LayerNorm(d)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Column-local ids [B, R, 4] -> cell vectors [B, R, 4, e] (each column in its own table)."""
+        return torch.stack([self.tokens[c](tokens[..., c]) for c in range(N_COLUMNS)], dim=-2)
+
+    def prompt(self, tempo: torch.Tensor, instruments: torch.Tensor) -> torch.Tensor:
+        """tempo [B] long, instruments [B, 18] multi-hot (a zero row = no prompt) -> [B, d]."""
+        instruments = instruments.float()
+        has = instruments.sum(-1, keepdim=True) > 0
+        return self.tempo(tempo) + torch.where(has, self.instruments(instruments), self.no_instruments)
+
+    def forward(
+        self,
+        cells: torch.Tensor,
+        given: torch.Tensor,
+        bar_index: torch.Tensor,
+        t: torch.Tensor,
+        prompt: torch.Tensor,
+    ) -> torch.Tensor:
+        """cells [B, R, 4, e], given [B, R, 4] bool, bar_index [B, R], t [B] float, prompt [B, d] -> [B, R, d]."""
+        B, R = cells.shape[:2]
+        if R > self.cfg.max_rows:
+            raise ValueError(f"{R} rows exceed the model's max_rows {self.cfg.max_rows}")
+        if R and int(bar_index.max()) >= self.cfg.max_bars:
+            raise ValueError(f"bar index {int(bar_index.max())} exceeds the model's max_bars {self.cfg.max_bars}")
+        if self.cfg.combine == "concat":
+            x = self.combine(cells.reshape(B, R, -1))
+        else:
+            x = self.combine((cells + self.column).sum(dim=-2))
+        bits = (given.long() << torch.arange(N_COLUMNS, device=given.device)).sum(-1)
+        x = x + self.row_pos(torch.arange(R, device=cells.device))[None]
+        x = x + self.bar(bar_index) + self.given_pattern(bits)
+        x = x + (prompt + self.time(timestep_embedding(t, self.cfg.d_model)))[:, None, :]
+        return self.drop(self.norm(x))
