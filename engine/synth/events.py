@@ -186,7 +186,9 @@ def build_schedule(score: Score, sample_rate: int, tracks: Collection[int] | Non
     velocity = np.clip(arr[:, 3], 1, 127)
     track = arr[:, 4]
 
-    ons = zip(start.tolist(), channel.tolist(), pitch.tolist(), velocity.tolist(), track.tolist(), strict=True)
+    ons = zip(
+        start.tolist(), channel.tolist(), pitch.tolist(), velocity.tolist(), track.tolist(), strict=True
+    )
     offs = zip(end.tolist(), channel.tolist(), pitch.tolist(), track.tolist(), strict=True)
     events = [(f, NOTE_ON, c, p, v, t) for f, c, p, v, t in ons]
     events += [(f, NOTE_OFF, c, p, 0, t) for f, c, p, t in offs]

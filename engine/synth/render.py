@@ -44,7 +44,9 @@ def _pull(fs: Any, out: np.ndarray, begin: int, stop: int) -> None:
         pos += n
 
 
-def _range_events(schedule: Schedule, origin: int, stop: int, tracks: frozenset[int]) -> list[tuple[int, ...]]:
+def _range_events(
+    schedule: Schedule, origin: int, stop: int, tracks: frozenset[int]
+) -> list[tuple[int, ...]]:
     """Events of the audible notes overlapping [origin, stop), shifted so that ``origin`` is frame 0.
 
     A note held across ``origin`` is struck at frame 0 (what a musician expects when starting from the
