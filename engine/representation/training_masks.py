@@ -1,0 +1,123 @@
+"""Random training masks: each example asks the model one of the questions an editor user can ask.
+
+Every mask is a ``Selection`` built with ``masks.build_problem``, the editor's own builder, so the
+training distribution covers exactly what the editor can produce. Regenerated (bar, track) cells get
+slot rows holding the real notes followed by a random 0-50% of extra PAD rows (at least a random
+0-4 rows), so the model learns to leave unused slots empty rather than to count notes from the slot
+number.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.errors import RepresentationError
+from engine.representation.encode import SAEncoding
+from engine.representation.example import SAExample
+from engine.representation.masks import (
+    MIN_SLOTS,
+    InfillProblem,
+    Selection,
+    build_problem,
+    locked_rows,
+    segments,
+)
+from engine.representation.vocab import FIRST_PITCH, PITCH_MIN
+from engine.representation.windows import windows
+
+STRATEGIES: tuple[str, ...] = ("tracks", "span", "attribute", "accompaniment", "melody", "drums")
+DEFAULT_WEIGHTS: tuple[float, ...] = (0.2, 0.3, 0.15, 0.15, 0.1, 0.1)
+MAX_SPAN_BARS = 8
+LOCK_PROBABILITY = 0.1  # share of 'all' examples in which some notes of the region are locked
+MAX_EXTRA_SLOTS = 0.5
+
+
+def _subset(rng: np.random.Generator, items: list[int]) -> tuple[int, ...]:
+    k = int(rng.integers(1, len(items) + 1))
+    return tuple(sorted(int(x) for x in rng.choice(items, size=k, replace=False)))
+
+
+def _draw_selection(encoding: SAEncoding, rng: np.random.Generator, start: int, end: int, weights: tuple[float, ...]) -> Selection:
+    """A selection inside grid bars [start, end) following one randomly drawn strategy."""
+    rows = (encoding.bar_of_row >= start) & (encoding.bar_of_row < end) & (encoding.track_of_row >= 0)
+    present = sorted({int(t) for t in encoding.track_of_row[rows].tolist()}) or list(range(encoding.n_tracks))
+    p = np.asarray(weights, dtype=np.float64)
+    strategy = STRATEGIES[int(rng.choice(len(STRATEGIES), p=p / p.sum()))]
+    by_cat = {
+        "melody": [t for t in present if encoding.categories[t] == "MELODY"],
+        "drums": [t for t in present if encoding.categories[t] == "DRUMS"],
+        "accompaniment": [t for t in present if encoding.categories[t] != "MELODY"],
+    }
+    if strategy in by_cat:
+        if by_cat[strategy] and (strategy != "accompaniment" or len(by_cat[strategy]) < len(present)):
+            return Selection(start, end, tuple(by_cat[strategy]))
+        strategy = "span"
+    if strategy == "tracks":
+        return Selection(start, end, _subset(rng, present))
+    n = int(rng.integers(1, min(MAX_SPAN_BARS, end - start) + 1))
+    s = int(rng.integers(start, end - n + 1))
+    attributes = "all" if strategy == "span" else ("pitch", "rhythm")[int(rng.integers(2))]
+    return Selection(s, s + n, _subset(rng, present), attributes)
+
+
+def _lock_some(encoding: SAEncoding, rng: np.random.Generator, sel: Selection) -> Selection:
+    """The same selection with 10-30% of its notes locked (the editor's lock tool)."""
+    region = (
+        (encoding.bar_of_row >= sel.start_bar) & (encoding.bar_of_row < sel.end_bar)
+        & np.isin(encoding.track_of_row, sel.tracks or ())
+    )  # fmt: skip
+    idx = np.flatnonzero(region)
+    if not len(idx):
+        return sel
+    chosen = rng.choice(idx, size=max(1, int(len(idx) * rng.uniform(0.1, 0.3))), replace=False)
+    ticks = np.asarray(encoding.grid.position_to_tick(encoding.position_of_row[chosen])).reshape(-1)
+    pitches = encoding.tokens[chosen, 2] - FIRST_PITCH + PITCH_MIN
+    locked = frozenset((int(encoding.track_of_row[i]), int(t), int(p)) for i, t, p in zip(chosen, ticks, pitches, strict=True))
+    return Selection(sel.start_bar, sel.end_bar, sel.tracks, sel.attributes, sel.new_tracks, locked)
+
+
+def random_training_problem(
+    encoding: SAEncoding,
+    rng: np.random.Generator,
+    max_rows: int = 256,
+    weights: tuple[float, ...] = DEFAULT_WEIGHTS,
+) -> InfillProblem:
+    """A random window of the song with a random selection in it, slots filled with the real notes + PAD."""
+    wins = windows(encoding, max_rows)
+    win = wins[int(rng.integers(len(wins)))]
+    sel = _draw_selection(encoding, rng, win.start_bar, win.end_bar, weights)
+    if sel.attributes == "all" and rng.random() < LOCK_PROBABILITY:
+        sel = _lock_some(encoding, rng, sel)
+    _, seg_of_row = segments(encoding)
+    free = (encoding.track_of_row >= 0) & ~locked_rows(encoding, sel)
+    pairs, real = np.unique(np.stack([seg_of_row[free], encoding.track_of_row[free]], 1), axis=0, return_counts=True)
+    n_real = {(int(k), int(t)): int(c) for (k, t), c in zip(pairs, real, strict=True)}
+    floor = int(rng.integers(0, MIN_SLOTS + 1))
+    memo: dict[tuple[int, int], int] = {}
+
+    def slot_count(seg: int, track: int) -> int:
+        if (seg, track) not in memo:
+            n = n_real.get((seg, track), 0)
+            memo[(seg, track)] = max(floor, n + math.ceil(n * rng.uniform(0.0, MAX_EXTRA_SLOTS)))
+        return memo[(seg, track)]
+
+    while True:
+        try:
+            return build_problem(encoding, sel, slot_count, max_rows, targets=True)
+        except RepresentationError:  # too many rows with the slots: shorten the span and try again
+            n = sel.end_bar - sel.start_bar
+            sel = Selection(sel.start_bar, sel.start_bar + max(1, n * 3 // 4), sel.tracks, sel.attributes, sel.new_tracks, sel.locked_notes)
+
+
+def random_training_mask(
+    encoding: SAEncoding,
+    rng: np.random.Generator,
+    max_rows: int = 256,
+    weights: tuple[float, ...] = DEFAULT_WEIGHTS,
+) -> SAExample:
+    """One training example (deterministic for a given ``rng`` state). Strategies, drawn by ``weights``:
+    whole tracks over the window, a 1-8 bar span x tracks, pitch-only or rhythm-only over a span,
+    accompaniment given melody, melody given accompaniment, drums given the rest."""
+    return random_training_problem(encoding, rng, max_rows, weights).example
