@@ -1,0 +1,83 @@
+"""SABatch: SAExamples padded into tensors, and sampled tokens split back into per-example arrays.
+
+Training and sampling use the same collation, so the model sees the same layout in both. Padded rows are
+PAD tokens, marked given (never generated) and not valid (never attended to by valid rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+import torch
+
+from engine.representation.example import SAExample
+from engine.representation.vocab import N_CATEGORIES, N_COLUMNS, PAD, TEMPO_NULL
+
+
+@dataclass
+class SABatch:
+    tokens: torch.Tensor  # long [B, R, 4]: conditions in given cells, targets (training) elsewhere
+    given: torch.Tensor  # bool [B, R, 4]
+    track_id: torch.Tensor  # long [B, R]
+    bar_index: torch.Tensor  # long [B, R]
+    valid: torch.Tensor  # bool [B, R]: False on padding rows
+    tempo: torch.Tensor  # long [B]
+    instruments: torch.Tensor  # float [B, 18] multi-hot; a zero row = no prompt
+
+    @property
+    def generate(self) -> torch.Tensor:
+        """bool [B, R, 4]: the cells the diffusion must produce."""
+        return self.valid[..., None] & ~self.given
+
+    @property
+    def size(self) -> int:
+        return int(self.tokens.shape[0])
+
+    def to(self, device: torch.device | str) -> SABatch:
+        return SABatch(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+
+    def repeat(self, n: int) -> SABatch:
+        """Each example n times in a row (variations of one request), [a, a, b, b] for n = 2."""
+        return SABatch(**{f.name: getattr(self, f.name).repeat_interleave(n, dim=0) for f in fields(self)})
+
+    def without_prompt(self) -> SABatch:
+        """The unconditional twin used by classifier-free guidance: tempo NULL, no instruments."""
+        return replace(self, tempo=torch.full_like(self.tempo, TEMPO_NULL), instruments=torch.zeros_like(self.instruments))
+
+
+def collate(examples: list[SAExample], max_rows: int) -> SABatch:
+    """Pad the examples' rows to the longest one; refuse an example longer than the model's max_rows."""
+    if not examples:
+        raise ValueError("cannot collate an empty list of examples")
+    R = max(ex.n_rows for ex in examples)
+    if R > max_rows:
+        raise ValueError(f"an example has {R} rows; the model takes at most {max_rows}")
+    B = len(examples)
+    tokens = np.full((B, R, N_COLUMNS), PAD, dtype=np.int64)
+    given = np.ones((B, R, N_COLUMNS), dtype=bool)
+    track = np.zeros((B, R), dtype=np.int64)
+    bar = np.zeros((B, R), dtype=np.int64)
+    valid = np.zeros((B, R), dtype=bool)
+    instruments = np.zeros((B, N_CATEGORIES), dtype=np.float32)
+    for i, ex in enumerate(examples):
+        n = ex.n_rows
+        tokens[i, :n], given[i, :n], track[i, :n], bar[i, :n], valid[i, :n] = (
+            ex.tokens, ex.given, ex.track_id, ex.bar_index, True)
+        if ex.instruments is not None:
+            instruments[i] = ex.instruments
+    return SABatch(
+        tokens=torch.from_numpy(tokens),
+        given=torch.from_numpy(given),
+        track_id=torch.from_numpy(track),
+        bar_index=torch.from_numpy(bar),
+        valid=torch.from_numpy(valid),
+        tempo=torch.tensor([ex.tempo for ex in examples], dtype=torch.long),
+        instruments=torch.from_numpy(instruments),
+    )
+
+
+def split_tokens(tokens: torch.Tensor, batch: SABatch) -> list[np.ndarray]:
+    """Sampled tokens [B, R, 4] -> one int64 [n_rows, 4] array per example (padding rows dropped)."""
+    rows = batch.valid.sum(dim=1).tolist()
+    return [tokens[i, :n].cpu().numpy().astype(np.int64) for i, n in enumerate(rows)]

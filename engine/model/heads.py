@@ -1,0 +1,55 @@
+"""Output heads: one classifier per column, over that column's own vocabulary.
+
+The seed used one tied 307-way head and *multiplied* the logits of other columns' classes by 0, so those
+classes kept logit 0 and could still win the argmax. Here each column has its own head, MASK (the
+absorbing state) is -inf so it is never emitted, and the global view fills other columns' classes with
+-inf. The instrument head also sees the prompt: which instruments were asked for decides which categories
+a generated track may take.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from engine.model.config import ModelConfig
+from engine.representation.vocab import (
+    COL_INSTRUMENT,
+    COLUMN_OFFSETS,
+    COLUMN_SIZES,
+    GLOBAL_SIZE,
+    MASK,
+    N_COLUMNS,
+)
+
+
+class ColumnHeads(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.proj = nn.ModuleList([nn.Linear(cfg.cell_embed_dim, v) for v in COLUMN_SIZES])
+        self.prompt_to_instrument = nn.Linear(cfg.d_model, cfg.cell_embed_dim)
+
+    def logits_per_column(self, h: torch.Tensor, prompt: torch.Tensor) -> list[torch.Tensor]:
+        """Per-cell hidden [B, R, 4, e] and prompt [B, d] -> [B, R, V_c] for each column, MASK = -inf."""
+        out = []
+        for c in range(N_COLUMNS):
+            x = h[..., c, :]
+            if c == COL_INSTRUMENT:
+                x = x + self.prompt_to_instrument(prompt)[:, None, :]
+            logits = self.proj[c](x)
+            logits[..., MASK] = float("-inf")
+            out.append(logits)
+        return out
+
+    def global_logits(self, h: torch.Tensor, prompt: torch.Tensor) -> torch.Tensor:
+        """[B, R, 4, GLOBAL_SIZE]: column c's classes at COLUMN_OFFSETS[c], every other class -inf."""
+        return to_global(self.logits_per_column(h, prompt))
+
+
+def to_global(per_column: list[torch.Tensor]) -> torch.Tensor:
+    """Scatter per-column logits into the global id space; classes of other columns get -inf (never 0)."""
+    B, R = per_column[0].shape[:2]
+    out = per_column[0].new_full((B, R, N_COLUMNS, GLOBAL_SIZE), float("-inf"))
+    for c, logits in enumerate(per_column):
+        out[:, :, c, COLUMN_OFFSETS[c] : COLUMN_OFFSETS[c] + COLUMN_SIZES[c]] = logits
+    return out

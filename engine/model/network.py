@@ -1,0 +1,80 @@
+"""SAModel: embedding -> long-axis BERT encoder -> per-cell hidden -> per-column heads.
+
+One network serves both diffusion kinds. Absorbing diffusion feeds token ids (MASK where not yet known) and
+reads the logits; embedding diffusion feeds noisy cell vectors and reads the per-cell hidden state as its
+prediction of the clean embedding x0 (the logits then round it back to tokens).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from engine.model.attention import LongAxisEncoder
+from engine.model.config import ModelConfig
+from engine.model.embedding import SAEmbedding
+from engine.model.heads import ColumnHeads
+from engine.representation.vocab import N_COLUMNS
+
+
+class SAOutput(NamedTuple):
+    hidden: torch.Tensor  # [B, R, 4, e] per-cell hidden (embedding diffusion: the x0 prediction)
+    logits: list[torch.Tensor]  # per column [B, R, V_c], MASK = -inf
+
+
+class SAModel(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.embedding = SAEmbedding(cfg)
+        self.encoder = LongAxisEncoder(cfg)
+        self.to_cells = nn.Linear(cfg.d_model, N_COLUMNS * cfg.cell_embed_dim)
+        self.heads = ColumnHeads(cfg)
+        self.apply(self._init_weights)
+
+    @staticmethod
+    def _init_weights(m: nn.Module) -> None:
+        # BERT/nanoGPT-style N(0, 0.02) for projections and position-like tables. The token tables keep
+        # PyTorch's N(0, 1): they are the embedding diffusion's x0, whose scale is set against unit noise.
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, SAEmbedding):
+            for table in (m.row_pos, m.bar, m.given_pattern, m.tempo):
+                nn.init.normal_(table.weight, std=0.02)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def prompt(self, tempo: torch.Tensor, instruments: torch.Tensor) -> torch.Tensor:
+        return self.embedding.prompt(tempo, instruments)
+
+    def logits(self, hidden: torch.Tensor, tempo: torch.Tensor, instruments: torch.Tensor) -> list[torch.Tensor]:
+        """Round per-cell vectors [B, R, 4, e] to per-column logits without running the encoder."""
+        return self.heads.logits_per_column(hidden, self.prompt(tempo, instruments))
+
+    def forward(
+        self,
+        cells: torch.Tensor,
+        given: torch.Tensor,
+        track_id: torch.Tensor,
+        bar_index: torch.Tensor,
+        valid: torch.Tensor,
+        tempo: torch.Tensor,
+        instruments: torch.Tensor,
+        t: torch.Tensor,
+    ) -> SAOutput:
+        """cells: token ids [B, R, 4] (long) or cell vectors [B, R, 4, e] (float); given [B, R, 4] bool;
+        track_id, bar_index [B, R] long; valid [B, R] bool; tempo [B] long; instruments [B, 18] multi-hot
+        (zero row = no prompt); t [B] float diffusion time on a 0-1000 scale."""
+        if not cells.is_floating_point():
+            cells = self.embedding.embed_tokens(cells)
+        B, R = cells.shape[:2]
+        prompt = self.prompt(tempo, instruments)
+        x = self.embedding(cells, given, bar_index, t, prompt)
+        x = self.encoder(x, track_id, bar_index, valid)
+        hidden = self.to_cells(x).view(B, R, N_COLUMNS, self.cfg.cell_embed_dim)
+        return SAOutput(hidden, self.heads.logits_per_column(hidden, prompt))
