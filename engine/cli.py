@@ -44,6 +44,111 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_bars(text: str) -> tuple[int, int]:
+    """'9-12' -> grid bars [8, 12) (the user counts bars from 1, both ends included); '5' -> [4, 5)."""
+    try:
+        lo, _, hi = text.partition("-")
+        first, last = int(lo), int(hi or lo)
+    except ValueError:
+        raise StudioError(f"--bars wants a range like 9-12, got {text!r}") from None
+    if first < 1 or last < first:
+        raise StudioError(f"--bars {text}: bars count from 1 and the range must not be empty")
+    return first - 1, last
+
+
+def _resolve_tracks(score, text: str | None, categories: list[str]) -> tuple[int, ...] | None:
+    """Tracks by 1-based number, name or category ('2', 'Bass', 'electric_guitar'); None = all."""
+    from engine.analysis.categories import parse_category
+
+    if not text:
+        return None
+    chosen: list[int] = []
+    for item in (x.strip() for x in text.split(",") if x.strip()):
+        if item.isdigit() and 1 <= int(item) <= len(score.tracks):
+            chosen.append(int(item) - 1)
+            continue
+        by_name = [i for i, t in enumerate(score.tracks) if t.name.lower() == item.lower()]
+        if not by_name:
+            try:
+                cat = parse_category(item)
+            except ValueError:
+                cat = None
+            by_name = [i for i, c in enumerate(categories) if c == cat]
+        if not by_name:
+            names = ", ".join(f"{i + 1}:{t.name or categories[i].lower()}" for i, t in enumerate(score.tracks))
+            raise StudioError(f"no track {item!r} in this song (tracks: {names})")
+        chosen.extend(by_name)
+    return tuple(sorted(set(chosen)))
+
+
+def _variation_paths(out: Path, n: int) -> list[Path]:
+    if n == 1:
+        return [out]
+    return [out.with_name(f"{out.stem}-{k + 1}{out.suffix or '.mid'}") for k in range(n)]
+
+
+def _infill(args: argparse.Namespace) -> int:
+    from engine.analysis.categories import parse_category
+    from engine.analysis.melody import assign_categories
+    from engine.infill import Prompts, Selection, infill, load_default_model, load_model
+    from engine.midi_io import read_midi, write_midi
+
+    src = Path(args.midi)
+    score = read_midi(src)
+    categories = assign_categories(score)
+    for track, cat in zip(score.tracks, categories, strict=True):
+        track.category = track.category or cat
+    start, end = _parse_bars(args.bars) if args.bars else (0, None)
+    tracks = _resolve_tracks(score, args.tracks, categories)
+    try:
+        wanted = tuple(parse_category(x) for x in args.instruments.split(",") if x.strip()) if args.instruments else ()
+    except ValueError as exc:
+        raise StudioError(str(exc)) from None
+    present = {categories[t] for t in (tracks if tracks is not None else range(len(score.tracks)))}
+    new_tracks = tuple(c for c in wanted if c not in present)
+    out = Path(args.output) if args.output else src.with_name(f"{src.stem}-infill.mid")
+    paths = _variation_paths(out, args.variations)
+    clash = [p for p in paths if p.exists() or p.resolve() == src.resolve()]
+    if clash and not args.force:
+        raise StudioError(f"{clash[0]} exists; choose another -o or add --force to overwrite")
+    model = load_model(args.model) if args.model else load_default_model()
+    from engine.analysis.grid import beat_grid
+
+    n_bars = beat_grid(score).n_bars
+    end = n_bars if end is None else end
+    if end > n_bars:
+        raise StudioError(f"--bars {args.bars}: the song has {n_bars} bars")
+    try:
+        prompts = Prompts(tempo_class=args.tempo, instruments=wanted, density=args.density)
+    except ValueError as exc:
+        raise StudioError(str(exc)) from None
+    selection = Selection(start, end, tracks, args.attributes, new_tracks)
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rsampling {done}/{total}", end="", file=sys.stderr, flush=True)
+
+    results = infill(score, selection, prompts, n_variations=args.variations, guidance=args.guidance,
+                     steps=args.steps, seed=args.seed, temperature=args.temperature, model=model, progress=progress)
+    print(file=sys.stderr)
+    for path, result in zip(paths, results, strict=True):
+        write_midi(result, path)
+        print(path)
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from engine.midi_io import read_midi
+    from engine.synth import render_to_wav
+
+    src = Path(args.midi)
+    out = Path(args.output) if args.output else src.with_suffix(".wav")
+    if out.exists() and not args.force:
+        raise StudioError(f"{out} exists; choose another -o or add --force to overwrite")
+    render_to_wav(read_midi(src), out, soundfont=args.soundfont, sample_rate=args.sample_rate)
+    print(out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="popdiffuseq", description="Pop-Diffuseq Studio engine: analyse, infill and render MIDI songs.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -51,6 +156,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("midi", help="a .mid file")
     p.add_argument("--max-bars", type=int, default=64, help="print chords for at most this many bars (default 64)")
     p.set_defaults(func=_analyze)
+
+    p = sub.add_parser("infill", help="regenerate bars x tracks of a song with the model; one file per variation")
+    p.add_argument("midi")
+    p.add_argument("--bars", help="bar range counted from 1, both ends included, e.g. 9-12 (default: whole song)")
+    p.add_argument("--tracks", help="tracks to regenerate: numbers, names or categories, comma-separated (default: all)")
+    p.add_argument("--instruments", help="instrument categories wanted in the region; ones the song lacks are added as new tracks")
+    p.add_argument("--tempo", choices=["largo", "andante", "moderato", "allegro", "presto"], help="tempo class prompt (default: the song's)")
+    p.add_argument("--attributes", choices=["all", "pitch", "rhythm"], default="all", help="what to regenerate (default all)")
+    p.add_argument("--variations", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--guidance", type=float, default=1.5, help="classifier-free guidance scale (1 = off)")
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--density", type=float, default=1.0, help="x the number of note slots estimated from the context")
+    p.add_argument("--model", help="checkpoint folder (default: the bundled model)")
+    p.add_argument("-o", "--output", help="output .mid (variations get -1, -2 ... suffixes)")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.set_defaults(func=_infill)
+
+    p = sub.add_parser("render", help="render a MIDI file to WAV with FluidSynth")
+    p.add_argument("midi")
+    p.add_argument("-o", "--output", help="output .wav (default: next to the input)")
+    p.add_argument("--soundfont", help="a .sf2 file (default: the system's GM SoundFont)")
+    p.add_argument("--sample-rate", type=int, default=44100)
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.set_defaults(func=_render)
     return parser
 
 

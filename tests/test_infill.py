@@ -108,7 +108,7 @@ def test_long_selection_is_done_in_parts_and_keeps_the_rest():
 def test_new_track_is_added_with_its_category():
     out = infill(pop_band(4), Selection(0, 4, None, new_tracks=("STRINGS",)), model=_model())
     assert len(out[0].tracks) == 6
-    assert out[0].tracks[-1].program == 48 and not out[0].tracks[-1].is_drum
+    assert out[0].tracks[-1].program == 40 and not out[0].tracks[-1].is_drum
 
 
 def test_bad_requests_give_clear_errors(tmp_path):

@@ -118,7 +118,7 @@ def test_apply_all_changes_only_the_region(tmp_path: Path) -> None:
             assert all(a is b for a, b in zip(out.tracks[t].notes, score.tracks[t].notes, strict=True))
     assert {n.velocity for n in out.tracks[1].notes if 4 * BAR <= n.start < 6 * BAR} == {70}  # the piano's median
     strings = out.tracks[5]
-    assert (strings.program, strings.category, len(strings.notes)) == (48, "STRINGS", 4)
+    assert (strings.program, strings.category, len(strings.notes)) == (40, "STRINGS", 4)
     assert report.n_notes == 12 and report.n_skipped == 0 and report.n_pad_rows == 2 * (15 + 15 + 6) - 12
     assert len(score.tracks) == 5  # the input is not modified
     # What a user exports: outside the region, the same notes as the original file.

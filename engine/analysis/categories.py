@@ -61,7 +61,7 @@ DEFAULT_PROGRAM: dict[str, int] = {
     "ACOUSTIC_GUITAR": 25,  # steel-string
     "ELECTRIC_GUITAR": 27,  # clean
     "BASS": 33,  # finger bass
-    "STRINGS": 48,  # string ensemble 1 sounds like "strings" to most users
+    "STRINGS": 40,  # violin: the GM strings family is 40-47 (48, "string ensemble", is ENSEMBLE)
     "ENSEMBLE": 48,
     "BRASS": 61,
     "REED": 65,  # alto sax

@@ -1,0 +1,99 @@
+"""The command line: each subcommand on small files the tests write; errors exit non-zero in one line."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.analysis.categories import CATEGORIES, DEFAULT_PROGRAM, program_category
+from engine.cli import main
+from engine.midi_io import read_midi
+from engine.model.checkpoint import save_checkpoint
+from engine.model.config import ModelConfig
+from engine.model.network import SAModel
+from tests.midi_fixtures import pop_band, write
+
+
+@pytest.fixture()
+def song(tmp_path):
+    return write(pop_band(8), tmp_path, "band.mid")
+
+
+@pytest.fixture()
+def tiny_model(tmp_path):
+    return save_checkpoint(tmp_path / "tiny", SAModel(ModelConfig.tiny()))
+
+
+def test_default_programs_stay_in_their_category():
+    for c in CATEGORIES:
+        if c not in ("MELODY", "DRUMS"):
+            assert program_category(DEFAULT_PROGRAM[c]) == c
+
+
+def test_analyze_prints_tracks_tempo_melody_and_chords(song, capsys):
+    assert main(["analyze", str(song)]) == 0
+    out = capsys.readouterr().out
+    assert "5 tracks, 280 notes, 8 bars" in out
+    assert "andante" in out and "melody track: 1" in out
+    assert "bar   1: C" in out and "bar   3: Am" in out
+
+
+def test_infill_writes_one_file_per_variation_and_keeps_the_rest(song, tiny_model, tmp_path, capsys):
+    out = tmp_path / "new.mid"
+    rc = main(["infill", str(song), "--bars", "3-6", "--tracks", "bass,4", "--instruments", "bass,brass",
+               "--variations", "2", "--seed", "1", "--model", str(tiny_model), "-o", str(out)])
+    assert rc == 0
+    files = [tmp_path / "new-1.mid", tmp_path / "new-2.mid"]
+    assert capsys.readouterr().out.split() == [str(f) for f in files]
+    original = read_midi(song)
+    for f in files:
+        result = read_midi(f)
+        assert [t.name for t in result.tracks][-1] == "Brass"  # brass was not in the song: a new track
+        for t in (0, 1, 4):
+            assert result.tracks[t].notes == original.tracks[t].notes
+
+
+def test_infill_refuses_to_overwrite(song, tiny_model, capsys):
+    assert main(["infill", str(song), "--model", str(tiny_model), "-o", str(song)]) == 1
+    assert "exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--bars", "3-60"], "the song has 8 bars"),
+        (["--bars", "x"], "range like 9-12"),
+        (["--tracks", "viola"], "no track 'viola'"),
+        (["--instruments", "kazoo"], "unknown instrument category"),
+    ],
+)
+def test_infill_bad_arguments(song, tiny_model, tmp_path, capsys, args, message):
+    assert main(["infill", str(song), "--model", str(tiny_model), "-o", str(tmp_path / "o.mid"), *args]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_missing_model_is_a_clear_error(song, tmp_path, capsys):
+    assert main(["infill", str(song), "--model", str(tmp_path / "none"), "-o", str(tmp_path / "o.mid")]) == 1
+    assert "no model found" in capsys.readouterr().err
+
+
+def test_corrupt_midi_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"MThd garbage")
+    assert main(["analyze", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: bad.mid") and err.count("\n") == 1
+
+
+def test_render_writes_a_wav(song, tmp_path):
+    pytest.importorskip("fluidsynth", reason="pyfluidsynth / libfluidsynth3 not installed")
+    from engine.errors import SoundFontError
+    from engine.synth import find_soundfont
+
+    try:
+        find_soundfont()
+    except SoundFontError as exc:
+        pytest.skip(str(exc))
+    out = tmp_path / "band.wav"
+    assert main(["render", str(song), "-o", str(out)]) == 0
+    assert out.stat().st_size > 44100 * 2 * 2 * 10  # > 10 s of 16-bit stereo: the song is 19 s
