@@ -1,0 +1,77 @@
+"""Preferences through QSettings: recent files, window geometry, last prompt values.
+
+The window receives an ``AppSettings`` instead of creating QSettings itself, so tests pass one backed by
+an INI file in a temporary folder and never touch the user's real preferences.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from app.document import PromptSettings
+
+ORGANISATION = "PopDiffuseq"
+APPLICATION = "Studio"
+MAX_RECENT = 10
+
+
+class AppSettings:
+    def __init__(self, qsettings: QSettings | None = None) -> None:
+        self.q = qsettings if qsettings is not None else QSettings(ORGANISATION, APPLICATION)
+
+    @classmethod
+    def in_file(cls, path: str | Path) -> AppSettings:
+        """Settings stored in one INI file (tests, portable installs)."""
+        return cls(QSettings(str(path), QSettings.Format.IniFormat))
+
+    # ---- recent files
+    def recent_files(self) -> list[str]:
+        value = self.q.value("recentFiles", [])
+        if isinstance(value, str):  # QSettings returns a bare string for a one-element list in INI files
+            value = [value]
+        return [str(v) for v in (value or []) if v]
+
+    def add_recent_file(self, path: str | Path) -> list[str]:
+        path = str(Path(path).resolve())
+        files = [path] + [f for f in self.recent_files() if f != path]
+        self.q.setValue("recentFiles", files[:MAX_RECENT])
+        return files[:MAX_RECENT]
+
+    def clear_recent_files(self) -> None:
+        self.q.setValue("recentFiles", [])
+
+    # ---- window
+    def geometry(self) -> QByteArray | None:
+        value = self.q.value("window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    def state(self) -> QByteArray | None:
+        value = self.q.value("window/state")
+        return value if isinstance(value, QByteArray) else None
+
+    def save_window(self, geometry: QByteArray, state: QByteArray) -> None:
+        self.q.setValue("window/geometry", geometry)
+        self.q.setValue("window/state", state)
+
+    # ---- prompt values
+    def prompts(self) -> PromptSettings:
+        raw = self.q.value("prompts/last", "")
+        try:
+            return PromptSettings.from_dict(json.loads(raw)) if raw else PromptSettings()
+        except (TypeError, ValueError):
+            return PromptSettings()
+
+    def save_prompts(self, prompts: PromptSettings) -> None:
+        self.q.setValue("prompts/last", json.dumps(prompts.to_dict()))
+
+    def last_folder(self) -> str:
+        return str(self.q.value("lastFolder", "") or "")
+
+    def set_last_folder(self, folder: str | Path) -> None:
+        self.q.setValue("lastFolder", str(folder))
+
+    def sync(self) -> None:
+        self.q.sync()
