@@ -20,6 +20,7 @@ MAX_FILE_BYTES = 64 * 1024 * 1024  # far above any real song (POP909's largest i
 MAX_NOTES = 2_000_000
 MAX_TRACKS = 2_048  # tracks that hold notes; empty tracks are dropped and do not count
 MAX_TICKS_PER_BEAT = 32_768
+MAX_SONG_HOURS = 3.0  # a note hours past the rest is almost always a corrupt delta time
 
 Source = str | os.PathLike | bytes
 
@@ -75,6 +76,12 @@ def _finish(score: Score, name: str, max_notes: int) -> Score:
         track.notes.sort(key=lambda n: (n.start, n.pitch, n.end))
     score.tempos = _clean_tempos(score.tempos)
     score.time_signatures = _clean_signatures(score.time_signatures)
+    hours = score.tick_to_seconds(score.end_tick) / 3600.0
+    if hours > MAX_SONG_HOURS:
+        raise MidiReadError(
+            f"{name}: its notes run for {hours:,.0f} hours, more than the {MAX_SONG_HOURS:.0f} supported "
+            "(usually a corrupt time value in the file)"
+        )
     return score
 
 

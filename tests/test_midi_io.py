@@ -202,3 +202,10 @@ def test_note_limit_gives_a_clear_error():
     for backend in ("miditoolkit", "symusic"):
         with pytest.raises(MidiReadError, match="notes"):
             read_midi(data, backend=backend, max_notes=500)
+
+
+def test_a_note_days_after_the_rest_is_a_clear_error():
+    # One note at tick 0, one 2**27 ticks later (a corrupt delta time): ~78 hours at 120 BPM.
+    late = b"\x00\x90\x3c\x50\x83\x60\x80\x3c\x00" + b"\xc0\x80\x80\x00\x90\x3e\x50\x10\x80\x3e\x00"
+    with pytest.raises(MidiReadError, match="hours"):
+        read_midi(_header(1, fmt=0) + _track_chunk(late))
