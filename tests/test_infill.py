@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from engine.diffusion import SamplingCancelled, collate, make_diffusion
-from engine.infill import InfillModel, Prompts, Selection, infill, load_model
 from engine.errors import CheckpointError, RepresentationError
+from engine.infill import InfillModel, Prompts, Selection, infill, load_model
 from engine.midi_io import read_midi, write_midi
 from engine.model.checkpoint import save_checkpoint
 from engine.model.config import ModelConfig
