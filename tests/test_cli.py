@@ -8,9 +8,8 @@ from engine.analysis.categories import CATEGORIES, DEFAULT_PROGRAM, program_cate
 from engine.cli import main
 from engine.midi_io import read_midi
 from engine.model.checkpoint import save_checkpoint
-from engine.model.config import ModelConfig
-from engine.model.network import SAModel
 from tests.midi_fixtures import pop_band, write
+from tests.model_fixtures import plausible_model
 
 
 @pytest.fixture()
@@ -20,7 +19,7 @@ def song(tmp_path):
 
 @pytest.fixture()
 def tiny_model(tmp_path):
-    return save_checkpoint(tmp_path / "tiny", SAModel(ModelConfig.tiny()))
+    return save_checkpoint(tmp_path / "tiny", plausible_model().model)
 
 
 def test_default_programs_stay_in_their_category():

@@ -7,35 +7,21 @@ import numpy as np
 import pytest
 import torch
 
-from engine.diffusion import SamplingCancelled, collate, make_diffusion
+from engine.diffusion import SamplingCancelled, collate
 from engine.errors import CheckpointError, RepresentationError
-from engine.infill import InfillModel, Prompts, Selection, infill, load_model
+from engine.infill import Prompts, Selection, infill, load_model
 from engine.midi_io import read_midi, write_midi
 from engine.model.checkpoint import save_checkpoint
-from engine.model.config import ModelConfig
-from engine.model.network import SAModel
 from engine.representation.encode import encode
 from engine.representation.masks import build_problem
-from engine.representation.vocab import FIRST_DURATION, FIRST_PITCH, FIRST_POS
 from tests.midi_fixtures import pop_band
+from tests.model_fixtures import plausible_model, tiny_model
 
 BASS = 2
 
 
-def _model(kind: str = "absorbing", seed: int = 0) -> InfillModel:
-    torch.manual_seed(seed)
-    cfg = ModelConfig.tiny(diffusion=kind)
-    return InfillModel(SAModel(cfg).eval(), cfg, make_diffusion(cfg))
-
-
-def _plausible_model(seed: int = 0) -> InfillModel:
-    """An untrained model whose heads favour note-shaped rows (pos 0-31, a pitch, a duration), so its
-    random samples decode to notes and variations can be told apart."""
-    m = _model(seed=seed)
-    with torch.no_grad():
-        for head, lo, hi in ((1, FIRST_POS, FIRST_POS + 32), (2, FIRST_PITCH + 30, FIRST_PITCH + 60), (3, FIRST_DURATION, FIRST_DURATION + 6)):
-            m.model.heads.proj[head].bias[lo:hi] += 8.0
-    return m
+_model = tiny_model
+_plausible_model = plausible_model
 
 
 def _notes(score, track):
