@@ -182,10 +182,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-rate", type=int, default=44100)
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(func=_render)
+    for name, (_, _, text) in DELEGATED.items():
+        sub.add_parser(name, help=f"{text} (see: popdiffuseq {name} --help)", add_help=False)
     return parser
 
 
+# Subcommands with their own argparse parsers (in their packages); `main` hands them the rest of argv.
+DELEGATED = {
+    "dataset": ("engine.data.build", "dataset_main", "build training shards from MIDI folders (POP909, MMA band layers, GM MIDI)"),
+    "train": ("engine.train.loop", "train_main", "train the infilling model on a built dataset"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        import importlib
+
+        module, func, _ = DELEGATED[argv[0]]
+        try:
+            return int(getattr(importlib.import_module(module), func)(argv[1:]) or 0)
+        except StudioError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

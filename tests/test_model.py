@@ -211,3 +211,20 @@ def test_checkpoint_refuses_mismatches(tmp_path) -> None:
 
     with pytest.raises(CheckpointError, match="missing"):
         load_checkpoint(tmp_path / "nowhere")
+
+
+def test_windows_longer_than_max_bars_do_not_fail() -> None:
+    """A sparse song's window may span more bars than the bar embedding has; the model must still run."""
+    import torch
+
+    from engine.model.config import ModelConfig
+    from engine.model.network import SAModel
+
+    cfg = ModelConfig.tiny(max_bars=4)
+    model = SAModel(cfg).eval()
+    R = 10
+    tokens = torch.zeros(1, R, 4, dtype=torch.long)
+    out = model(tokens, torch.ones(1, R, 4, dtype=torch.bool), torch.zeros(1, R, dtype=torch.long),
+                torch.arange(R)[None], torch.ones(1, R, dtype=torch.bool), torch.tensor([0]),
+                torch.zeros(1, 18), torch.zeros(1))
+    assert torch.isfinite(out.hidden).all()
