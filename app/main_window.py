@@ -2,7 +2,9 @@
 
 Widgets report intents; this class turns each edit into one undo command, each long job into a worker in
 its own thread, and each failure into a message box, so no exception ever reaches Qt's event loop and the
-window never freezes while the model thinks.
+window never freezes while the model thinks. Whatever still escapes a slot goes to ``app.crash``'s hook (a
+message and a log entry, the window stays up); ``app.recovery`` autosaves the unsaved song so a crash of
+the whole process loses at most a minute of work, and the next start offers it back.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -57,6 +60,7 @@ from app.document import (
 )
 from app.piano_roll import PianoRollView
 from app.prompt_panel import PromptPanel
+from app.recovery import CrashedSession, RecoveryStore
 from app.settings import APPLICATION, ORGANISATION, AppSettings
 from app.track_list import TrackListPanel, category_label
 from app.variations import VariationsPanel
@@ -103,6 +107,7 @@ class MainWindow(QMainWindow):
         backend: InfillBackend | None = None,
         settings: AppSettings | None = None,
         audio: AudioAdapter | None = None,
+        recovery: RecoveryStore | None = None,
     ) -> None:
         super().__init__()
         self.backend: InfillBackend = backend if backend is not None else EngineBackend()
@@ -116,6 +121,7 @@ class MainWindow(QMainWindow):
         self.model_state = "not loaded"
         self.model_error: str | None = None
         self.last_error: str | None = None  # the last message shown, for tests and the status bar
+        self.last_session_crashed = False  # set by offer_recovery
 
         self.setWindowTitle(f"Untitled[*] — {APP_NAME}")
         if ICON_PATH.exists():
@@ -130,6 +136,7 @@ class MainWindow(QMainWindow):
         self._play_timer = QTimer(self)
         self._play_timer.setInterval(30)
         self._play_timer.timeout.connect(self._poll_playback)
+        self._init_recovery(recovery)
         self.resize(1440, 860)
         geometry = self.settings.geometry()
         if geometry is not None:
@@ -298,6 +305,98 @@ class MainWindow(QMainWindow):
         buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
         default = QMessageBox.StandardButton.Yes if default_yes else QMessageBox.StandardButton.No
         return QMessageBox.question(self, title, text, buttons, default) == QMessageBox.StandardButton.Yes
+
+    # ------------------------------------------------------------------------------- recovery
+    def _init_recovery(self, recovery: RecoveryStore | None) -> None:
+        """Find sessions that crashed, start this one's marker, and autosave every N seconds (settings)."""
+        self._autosaved: tuple | None = None  # what the last autosave held, to skip identical rewrites
+        self._crashed_sessions: list[CrashedSession] = []
+        store = recovery if recovery is not None else RecoveryStore(self.settings.data_folder())
+        try:
+            self._crashed_sessions = store.crashed_sessions()
+            store.start()
+        except OSError as exc:  # a read-only or full disk must not stop the editor from opening
+            print(f"Crash recovery is off: {store.folder} is not writable ({exc.strerror or exc})", file=sys.stderr)
+            self.recovery: RecoveryStore | None = None
+        else:
+            self.recovery = store
+            # A window that goes away without a clean close leaves its marker: the next one sees a crash.
+            self.destroyed.connect(lambda *_: store.release())
+        self._autosave_timer = QTimer(self)
+        self._autosave_timer.timeout.connect(self.autosave)
+        seconds = self.settings.autosave_seconds()
+        if self.recovery is not None and seconds > 0:
+            self._autosave_timer.start(max(int(seconds * 1000), 1))
+
+    def autosave(self) -> bool:
+        """Write the unsaved song to the recovery folder (atomically, as a project file).
+
+        Only when the song has unsaved changes and differs from the last autosave; returns whether a file
+        was written. The user's own files are never touched.
+        """
+        if self.recovery is None or not self.doc.dirty:
+            return False
+        key = (self.doc.score, self.doc.locked, self.doc.selection, replace(self.doc.prompts))
+        last = self._autosaved
+        if last is not None and last[0] is key[0] and last[1:] == key[1:] and self.recovery.has_autosave():
+            return False
+        try:
+            self.recovery.save(self.doc.project_state(), self.doc.title, self.doc.path, self.doc.project_path)
+        except OSError as exc:
+            self.statusBar().showMessage(f"Autosave failed: {exc.strerror or exc}", 8000)
+            return False
+        self._autosaved = key
+        return True
+
+    def offer_recovery(self) -> bool:
+        """After a crash, offer the newest autosave back. Returns True if a song was restored.
+
+        Declining deletes that autosave. Older autosaves (several crashed windows) wait for the next start.
+        """
+        if self.recovery is None:
+            return False
+        sessions, self._crashed_sessions = self._crashed_sessions, []
+        self.last_session_crashed = bool(sessions)
+        for session in sessions:
+            if session.autosave is None:  # it crashed with nothing unsaved: only the marker is left
+                self._discard_crashed(session)
+        with_file = [s for s in sessions if s.autosave is not None]
+        if not with_file:
+            if sessions:
+                self.statusBar().showMessage("The last session ended unexpectedly; it had no unsaved changes.", 8000)
+            return False
+        session = with_file[0]
+        if not self.ask(
+            "Restore unsaved work?",
+            f"{APP_NAME} did not close normally last time.\n\nUnsaved changes to “{session.title}” were saved "
+            f"automatically at {session.describe_time()}. Restore them?\n\n(No deletes the autosaved copy.)",
+            default_yes=True,
+        ):
+            self._discard_crashed(session)
+            return False
+        try:
+            state = session.read_state()
+        except ValueError as exc:
+            self.show_error("Cannot restore", f"The autosaved song could not be read: {exc}\n\nIt was kept in {session.autosave}.")
+            return False
+        self._set_document(state.score, None, None, session.title)
+        self.doc.path = Path(session.path) if session.path else None  # Save asks where; it never overwrites silently
+        self.doc.locked, self.doc.prompts = state.locked, state.prompts
+        self.prompt_panel.set_prompts(state.prompts)
+        self.doc.set_selection(state.selection)
+        self.doc.changed.emit("score")
+        self.undo_stack.resetClean()  # unsaved until the user saves: dirty even after undoing everything
+        self.autosave()  # this session holds it now, before the old copy goes
+        self._discard_crashed(session)
+        self.statusBar().showMessage(f"Restored the autosaved “{session.title}”. Save it to keep it.", 8000)
+        return True
+
+    def _discard_crashed(self, session: CrashedSession) -> None:
+        if self.recovery is not None:
+            try:
+                self.recovery.discard(session)
+            except OSError as exc:
+                print(f"cannot delete {session.autosave or session.marker}: {exc}", file=sys.stderr)
 
     # ---------------------------------------------------------------------------------- files
     def load_demo(self) -> bool:
@@ -628,6 +727,7 @@ class MainWindow(QMainWindow):
             return
         self.prompt_panel.set_prompts(self.doc.prompts)  # shows the advanced seed
         self.settings.save_prompts(self.doc.prompts)
+        self.autosave()  # the model is the riskiest thing we run: keep the song safe first
         worker = InfillWorker(self.backend, request)
         worker.progress.connect(self.prompt_panel.set_progress)
         worker.finished.connect(self._on_infill_finished)
@@ -748,6 +848,12 @@ class MainWindow(QMainWindow):
         elif kind == "path":
             self.setWindowTitle(f"{self.doc.title}[*] — {APP_NAME}")
             self.setWindowModified(self.doc.dirty)
+            if not self.doc.dirty and self.recovery is not None:  # saved, or replaced on purpose
+                self._autosaved = None
+                try:
+                    self.recovery.discard_autosave()
+                except OSError:
+                    pass
         if kind in ("selection", "score", "variations", "preview"):
             sel = self.doc.selection
             text = sel.describe(self.doc.track_names()) if sel is not None else "No region selected — drag over the piano roll, or click track headers."
@@ -799,6 +905,12 @@ class MainWindow(QMainWindow):
         self.settings.save_prompts(self.doc.prompts)
         self.settings.sync()
         self.shutdown()
+        self._autosave_timer.stop()
+        if self.recovery is not None:  # a clean exit: no autosave, no marker
+            try:
+                self.recovery.finish()
+            except OSError as exc:
+                print(f"cannot clean up {self.recovery.folder}: {exc}", file=sys.stderr)
         event.accept()
 
 
@@ -827,18 +939,28 @@ def run(argv: list[str]) -> int:
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APP_NAME)
+    app.setDesktopFileName("pop-diffuseq-studio")  # packaging/pop-diffuseq-studio.desktop (icon on Wayland)
     if ICON_PATH.exists():
         app.setWindowIcon(QIcon(str(ICON_PATH)))
     from app.theme import apply_dark_theme
 
     apply_dark_theme(app)
+    from app.crash import CrashHandler, QtReporter, crash_log_path
+
+    settings = AppSettings()
+    crash_handler = CrashHandler(crash_log_path(settings.data_folder()), QtReporter(app)).install()
     backend: InfillBackend | None = None
     if args.placeholder_model:
         from app.backends import PlaceholderBackend
 
         backend = PlaceholderBackend()
-    window = MainWindow(backend=backend)
-    if not (args.path and window.open_file(Path(args.path))):
+    window = MainWindow(backend=backend, settings=settings)
+    crash_handler.on_error = window.autosave  # after an unexpected error, put the song somewhere safe
+    restored = False
+    if not args.screenshot:
+        window.show()
+        restored = window.offer_recovery()
+    if not restored and not (args.path and window.open_file(Path(args.path))):
         window.load_demo()
     window.show()
     app.aboutToQuit.connect(window.shutdown)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 from app.document import PromptSettings
+from app.recovery import DEFAULT_AUTOSAVE_SECONDS
 
 ORGANISATION = "PopDiffuseq"
 APPLICATION = "Studio"
@@ -19,13 +20,39 @@ MAX_RECENT = 10
 
 
 class AppSettings:
-    def __init__(self, qsettings: QSettings | None = None) -> None:
+    def __init__(self, qsettings: QSettings | None = None, data_folder: str | Path | None = None) -> None:
         self.q = qsettings if qsettings is not None else QSettings(ORGANISATION, APPLICATION)
+        self._data_folder = None if data_folder is None else Path(data_folder)
 
     @classmethod
     def in_file(cls, path: str | Path) -> AppSettings:
-        """Settings stored in one INI file (tests, portable installs)."""
-        return cls(QSettings(str(path), QSettings.Format.IniFormat))
+        """Settings stored in one INI file (tests, portable installs); autosaves and logs go beside it."""
+        path = Path(path)
+        return cls(QSettings(str(path), QSettings.Format.IniFormat), data_folder=path.resolve().parent)
+
+    # ---- where autosaves and the crash log live
+    def data_folder(self) -> Path:
+        """The app's data folder: QStandardPaths' AppDataLocation for PopDiffuseq/Studio
+        (``~/.local/share/PopDiffuseq/Studio`` on Linux), or the folder given for an INI-file setup.
+
+        Built from the generic data location plus our names, so it is the same folder whether or not
+        the QApplication's organisation and application names were set yet.
+        """
+        if self._data_folder is not None:
+            return self._data_folder
+        base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
+        return (Path(base) if base else Path.home() / ".local" / "share") / ORGANISATION / APPLICATION
+
+    def autosave_seconds(self) -> float:
+        """How often a changed song is autosaved for crash recovery (0 = only before Regenerate)."""
+        try:
+            value = float(self.q.value("recovery/autosaveSeconds", DEFAULT_AUTOSAVE_SECONDS))
+        except (TypeError, ValueError):
+            return DEFAULT_AUTOSAVE_SECONDS
+        return max(value, 0.0)
+
+    def set_autosave_seconds(self, seconds: float) -> None:
+        self.q.setValue("recovery/autosaveSeconds", float(seconds))
 
     # ---- recent files
     def recent_files(self) -> list[str]:
