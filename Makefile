@@ -1,7 +1,10 @@
 # The README's two commands: `make run` and `make test`. Both install what is missing first.
 PY := .venv/bin/python
 
-.PHONY: run test deps lint bench clean-venv
+.PHONY: run test deps lint bench model clean-venv
+JOBS ?= $(shell nproc)
+DATA ?= runs/data-pop909-mma
+RUN ?= runs/cpu-default
 
 deps:
 	@bash packaging/install-deps.sh
@@ -17,6 +20,15 @@ lint: deps
 
 bench: deps
 	$(PY) -m bench.midi_throughput
+
+# Rebuild the bundled default model: POP909 + MMA band layers, the CPU training config, then copy the
+# EMA weights into resources/models/default (the model card there says how the shipped one was made).
+model:
+	WITH_MMA=1 bash packaging/install-deps.sh
+	$(PY) -m engine dataset build --pop909 --out $(DATA) --workers $(JOBS) --seed 0 --mma-grooves 2
+	$(PY) -m engine train --config configs/train_cpu_default.json --data $(DATA) --out $(RUN)
+	mkdir -p resources/models/default
+	cp $(RUN)/model/model.safetensors $(RUN)/model/config.json resources/models/default/
 
 clean-venv:
 	rm -rf .venv
