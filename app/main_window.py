@@ -293,12 +293,18 @@ class MainWindow(QMainWindow):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # so Space reaches the Play shortcut
 
     # ----------------------------------------------------------------------------- messages
+    # False for scripted runs (--screenshot): errors go to stderr instead of a modal box nobody closes.
+    interactive = True
+
     def show_error(self, title: str, message: str, details: str = "") -> None:
         """Every failure ends here: a modal message, never a traceback or a dead window."""
         self.last_error = message
         self.statusBar().showMessage(message.splitlines()[0], 8000)
         if details:  # the traceback goes to the console for bug reports; the musician sees the message
             print(details, file=sys.stderr)
+        if not self.interactive:
+            print(f"{title}: {message}", file=sys.stderr)
+            return
         QMessageBox.critical(self, title, message)
 
     def ask(self, title: str, text: str, default_yes: bool = False) -> bool:
@@ -957,6 +963,7 @@ def run(argv: list[str]) -> int:
     window = MainWindow(backend=backend, settings=settings)
     crash_handler.on_error = window.autosave  # after an unexpected error, put the song somewhere safe
     restored = False
+    window.interactive = not args.screenshot
     if not args.screenshot:
         window.show()
         restored = window.offer_recovery()

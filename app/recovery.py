@@ -125,7 +125,7 @@ class RecoveryStore:
     def save(self, state: ProjectState, title: str, path: str | Path | None = None, project_path: str | Path | None = None) -> Path:
         """Autosave ``state`` (atomically) and note in the marker what it is; returns the file written."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(self.autosave_path, state.to_json())
+        atomic_write_bytes(self.autosave_path, state.to_json(), mode=0o600)  # unsaved work stays private
         self._info = {
             "title": title,
             "path": None if path is None else str(path),
@@ -170,7 +170,7 @@ class RecoveryStore:
             "autosave": self.autosave_path.name if self.autosave_path.exists() else None,
             **self._info,
         }
-        atomic_write_bytes(self.marker_path, json.dumps(marker, indent=1).encode("utf-8"))
+        atomic_write_bytes(self.marker_path, json.dumps(marker, indent=1).encode("utf-8"), mode=0o600)
 
     # ---- sessions that did not close cleanly
     def crashed_sessions(self) -> list[CrashedSession]:

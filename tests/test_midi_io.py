@@ -209,3 +209,21 @@ def test_a_note_days_after_the_rest_is_a_clear_error():
     late = b"\x00\x90\x3c\x50\x83\x60\x80\x3c\x00" + b"\xc0\x80\x80\x00\x90\x3e\x50\x10\x80\x3e\x00"
     with pytest.raises(MidiReadError, match="hours"):
         read_midi(_header(1, fmt=0) + _track_chunk(late))
+
+
+def test_exported_files_get_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        new = tmp_path / "new.mid"
+        write_midi(fx.waltz(), new)
+        assert stat.S_IMODE(new.stat().st_mode) == 0o644
+        kept = tmp_path / "kept.mid"
+        kept.write_bytes(b"x")
+        kept.chmod(0o640)
+        write_midi(fx.waltz(), kept)
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
