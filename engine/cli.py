@@ -191,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
 DELEGATED = {
     "dataset": ("engine.data.build", "dataset_main", "build training shards from MIDI folders (POP909, MMA band layers, GM MIDI)"),
     "train": ("engine.train.loop", "train_main", "train the infilling model on a built dataset"),
+    "evaluate": ("engine.evaluate.cli", "evaluate_main", "infill test songs with the model and baselines; metrics, tables, plots"),
 }
 
 

@@ -1,0 +1,236 @@
+"""``popdiffuseq evaluate``: the model and the baselines on the same test regions, measured the same way.
+
+The run reads a built dataset (``popdiffuseq dataset build``), rebuilds a seeded choice of test songs,
+plans the task regions (``tasks``), fills every region with the model (when a checkpoint is given) and
+with each baseline, and writes ``results.json``, ``results.md`` and PNG figures to ``--out``. Songs,
+regions and every random draw follow from ``--seed``, so two runs with the same arguments agree and a
+model can be compared with an earlier one region by region.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.evaluate.baselines import BASELINES, run_baseline
+from engine.evaluate.metrics import (
+    METRIC_NAMES,
+    ChordTable,
+    Region,
+    RegionCounts,
+    chord_table,
+    context_notes,
+    estimate_key,
+    intrinsic_metrics,
+    pitch_class_histogram,
+    region_metrics,
+    region_notes,
+    score_notes,
+)
+from engine.evaluate.report import (
+    TRUTH,
+    CaseResult,
+    EvaluationResult,
+    markdown,
+    write_json,
+    write_markdown,
+    write_plots,
+)
+from engine.evaluate.tasks import TASKS, Song, choose_songs, load_song, parse_tasks, plan_tasks
+
+
+@dataclass(frozen=True)
+class EvaluateOptions:
+    data: Path
+    out: Path
+    model: Path | None = None
+    split: str = "test"
+    songs: int = 20
+    tasks: tuple[str, ...] = TASKS
+    variations: int = 1
+    steps: int = 10
+    guidance: float = 1.5
+    temperature: float = 1.0
+    seed: int = 0
+    ppl: bool = False
+    plots: bool = True
+    progress: bool = True
+
+
+def _mean_metrics(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Average over variations, per metric, ignoring NaN (NaN only when every variation has none)."""
+    out: dict[str, float] = {}
+    for k in runs[0]:
+        vals = [r[k] for r in runs if not math.isnan(r[k])]
+        out[k] = float(np.mean(vals)) if vals else float("nan")
+    return out
+
+
+def validation_perplexity(model_dir: Path, data: Path, infill_model) -> dict[str, float]:  # noqa: ANN001
+    """Token perplexity on the training code's own fixed, seeded validation masks (``train.loop``), so the
+    figure is the one the training log reports for these weights. The run's seed is read from a
+    ``train_config.json`` next to the checkpoint when there is one."""
+
+    from engine.train.config import TrainConfig
+    from engine.train.loop import _val_batches
+    from engine.train.loop import evaluate as validate
+
+    seed = 0
+    for folder in (model_dir, model_dir.parent, model_dir.parent.parent):
+        if (folder / "train_config.json").is_file():
+            seed = int(json.loads((folder / "train_config.json").read_text()).get("seed", 0))
+            break
+    mcfg = infill_model.config
+    cfg = TrainConfig(max_rows=int(mcfg.max_rows), diffusion=mcfg.diffusion, seed=seed)
+    batches = _val_batches(data, cfg, int(mcfg.max_bars))
+    if not batches:
+        return {}
+    dev = next(infill_model.model.parameters()).device
+    loss, ppl = validate(infill_model.model, infill_model.diffusion, batches, cfg.seed, dev, contextlib.nullcontext)
+    return {"val_loss": float(loss), "val_ppl": float(ppl), "val_examples": float(cfg.val_examples)}
+
+
+def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
+    """Plan, generate, measure; returns the result (nothing written)."""
+    from tqdm import tqdm
+
+    from engine.analysis.chords import detect_chords
+    from engine.data.shards import SongStore
+    from engine.data.split import unit_hash
+
+    t_start = time.perf_counter()
+    store = SongStore(opts.data, opts.split)
+    if len(store) == 0:
+        raise ValueError(f"{opts.data} has no songs in the {opts.split!r} split")
+    songs: list[Song] = [load_song(store, i) for i in choose_songs(len(store), opts.songs, opts.seed)]
+    plan = plan_tasks(songs, opts.tasks, opts.seed)
+    model = None
+    if opts.model is not None:
+        from engine.infill import load_model
+
+        model = load_model(opts.model)
+    methods = (["model"] if model is not None else []) + list(BASELINES)
+    config = {"data": str(opts.data), "split": opts.split, "model": str(opts.model) if opts.model else None,
+              "songs": len(songs), "song_ids": [s.song_id for s in songs], "tasks": list(opts.tasks),
+              "variations": opts.variations, "steps": opts.steps, "guidance": opts.guidance,
+              "temperature": opts.temperature, "seed": opts.seed}
+    result = EvaluationResult(config=config, tasks=list(opts.tasks), methods=methods, skipped=plan.skipped)
+    seconds = dict.fromkeys(methods, 0.0)
+    chords_cache: dict[int, ChordTable] = {}
+    tonic_cache: dict[int, int] = {}  # per song, for pooling the figures' pitch classes
+
+    for case in tqdm(plan.cases, desc="evaluating", unit="region", disable=not opts.progress):
+        song = songs[case.song]
+        truth, sel = song.score, case.selection
+        if case.song not in chords_cache:
+            chords_cache[case.song] = chord_table(truth.chords or detect_chords(truth, song.grid))
+            pitched = score_notes(truth, song.grid).pitched
+            tonic_cache[case.song] = estimate_key(pitch_class_histogram(pitched.pitch, pitched.duration.astype(float)))[0]
+        tonic = tonic_cache[case.song]
+        tracks = tuple(sorted(sel.tracks or range(len(truth.tracks))))
+        region = Region(song.grid, tracks, sel.start_bar, sel.end_bar, song.categories, chords_cache[case.song])
+        outputs: dict[str, list] = {}
+        case_seed = int(unit_hash(f"{case.song_id}|{case.task}", opts.seed) * 2**31)  # independent of the other cases
+        if model is not None:
+            from engine.errors import StudioError
+            from engine.infill import infill
+
+            t0 = time.perf_counter()
+            try:
+                outputs["model"] = infill(truth, sel, None, opts.variations, opts.guidance, opts.steps, case_seed,
+                                          opts.temperature, model)
+            except StudioError as e:  # the case is dropped for every method, so all columns see the same regions
+                plan.skip(case.task, f"model failed: {type(e).__name__}")
+                continue
+            seconds["model"] += time.perf_counter() - t0
+        for name in BASELINES:
+            t0 = time.perf_counter()
+            outputs[name] = run_baseline(name, truth, sel, opts.variations, case_seed, song.grid,
+                                         category=lambda t, c=song.categories: c[t])
+            seconds[name] += time.perf_counter() - t0
+        truth_notes = region_notes(truth, song.grid, tracks, sel.start_bar, sel.end_bar)
+        base = {"task": case.task, "song_id": case.song_id, "start_bar": sel.start_bar, "end_bar": sel.end_bar, "tracks": tracks}
+        gt_metrics = dict.fromkeys(METRIC_NAMES, float("nan"))  # versus-truth metrics are trivial for the truth
+        gt_metrics.update(intrinsic_metrics(truth_notes, context_notes(truth, region), region))
+        result.cases.append(CaseResult(method=TRUTH, metrics=gt_metrics, **base))
+        result.add_counts(case.task, TRUTH, RegionCounts.of(truth_notes, tonic))
+        for name in methods:
+            runs = []
+            for out in outputs[name]:
+                runs.append(region_metrics(out, truth, region))
+                result.add_counts(case.task, name, RegionCounts.of(region_notes(out, song.grid, tracks, sel.start_bar, sel.end_bar), tonic))
+            result.cases.append(CaseResult(method=name, metrics=_mean_metrics(runs), **base))
+    if model is not None and opts.ppl:
+        result.perplexity = validation_perplexity(Path(opts.model), Path(opts.data), model)
+    result.skipped = plan.skipped
+    result.seconds = time.perf_counter() - t_start
+    result.seconds_per_method = seconds
+    return result
+
+
+def write_results(result: EvaluationResult, out: Path, plots: bool = True) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [write_json(result, out / "results.json"), write_markdown(result, out / "results.md")]
+    if plots:
+        paths += write_plots(result, out)
+    return paths
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="popdiffuseq evaluate",
+        description="Infill test-song regions with a model and baselines; write music metrics, a table and figures.")
+    ap.add_argument("--data", type=Path, required=True, help="a built dataset folder (popdiffuseq dataset build)")
+    ap.add_argument("--model", type=Path, default=None, help="checkpoint folder; without it only the baselines run")
+    ap.add_argument("--out", type=Path, required=True, help="folder for results.json, results.md and the PNGs")
+    ap.add_argument("--split", default="test", choices=("train", "valid", "test"))
+    ap.add_argument("--songs", type=int, default=20, help="songs drawn from the split (0 = all)")
+    ap.add_argument("--tasks", default="all", help=f"'all' or a comma list of: {', '.join(TASKS)}")
+    ap.add_argument("--variations", type=int, default=1, help="samples per region (metrics are averaged)")
+    ap.add_argument("--steps", type=int, default=10, help="sampler steps")
+    ap.add_argument("--guidance", type=float, default=1.5, help="classifier-free guidance scale")
+    ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=0, help="song choice, regions and every sample")
+    ap.add_argument("--ppl", action="store_true", help="also token perplexity on the validation masks (needs --model)")
+    ap.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    ap.add_argument("--quiet", action="store_true", help="no progress bar")
+    return ap
+
+
+def evaluate_main(argv: list[str] | None = None) -> int:
+    """``popdiffuseq evaluate ...``: see --help. Prints the Markdown table; 0 on success, 2 on bad input."""
+    args = build_parser().parse_args(argv)
+    try:
+        tasks = parse_tasks(args.tasks)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.variations < 1 or args.steps < 1:
+        print("error: --variations and --steps must be at least 1", file=sys.stderr)
+        return 2
+    if args.ppl and args.model is None:
+        print("error: --ppl needs --model", file=sys.stderr)
+        return 2
+    opts = EvaluateOptions(data=args.data, out=args.out, model=args.model, split=args.split, songs=args.songs,
+                           tasks=tasks, variations=args.variations, steps=args.steps, guidance=args.guidance,
+                           temperature=args.temperature, seed=args.seed, ppl=args.ppl, plots=not args.no_plots,
+                           progress=not args.quiet)
+    from engine.errors import StudioError
+
+    try:
+        result = run_evaluation(opts)
+    except (FileNotFoundError, ValueError, StudioError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    paths = write_results(result, args.out, opts.plots)
+    print(markdown(result))
+    print(f"wrote {len(paths)} files to {args.out}")
+    return 0
