@@ -13,13 +13,21 @@ run: deps
 	$(PY) main.py $(ARGS)
 
 test: deps
+	$(PY) -m ruff check engine app tests bench main.py
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: deps
 	$(PY) -m ruff check engine app tests bench main.py
 
+# Every figure quoted in the README and the issues' closing notes (several minutes; needs ../shared/data).
 bench: deps
 	$(PY) -m bench.midi_throughput
+	$(PY) -m bench.roundtrip_pop909
+	$(PY) -m bench.pop909_analysis
+	$(PY) -m bench.model_latency
+	$(PY) -m bench.render_speed
+	QT_QPA_PLATFORM=offscreen $(PY) -m bench.editor_speed
+	$(PY) -m bench.fuzz_midi
 
 # Rebuild the bundled default model: POP909 + MMA band layers, the CPU training config, then copy the
 # EMA weights into resources/models/default (the model card there says how the shipped one was made).
