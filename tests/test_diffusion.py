@@ -167,8 +167,34 @@ def test_absorbing_commits_on_a_cosine_schedule() -> None:
     masked_seen: list[int] = []
     model.register_forward_hook(lambda m, args, out: masked_seen.append(int((args[0] == V.MASK).sum())))
     out = diff.sample(model, batch, steps=4, generator=torch.Generator().manual_seed(0))
-    assert masked_seen == [math.floor(n_gen * math.cos(math.pi / 2 * s / 4)) for s in range(4)]
+    # Row decisions (an empty slot is PAD in all its cells) may settle a few cells ahead of the cosine
+    # schedule or keep a content row's PAD draw open one step longer; the schedule stays the guide.
+    targets = [math.floor(n_gen * math.cos(math.pi / 2 * s / 4)) for s in range(4)]
+    assert masked_seen[0] == n_gen and masked_seen == sorted(masked_seen, reverse=True)
+    assert all(abs(seen - t) <= n_gen // 4 for seen, t in zip(masked_seen, targets, strict=True))
     assert not (out == V.MASK).any()
+
+
+@pytest.mark.parametrize("kind", ["absorbing", "embedding"])
+def test_sampled_rows_follow_the_row_grammar(kind: str) -> None:
+    """Every generated note row is either an empty slot (PAD in all generated cells) or a full note with a
+    pitch (never a chord token) and a duration (never a bar length), whatever the untrained model says."""
+    model, diff = tiny(kind)
+    examples = [song(hidden_track=t) for t in (1, 2, 3)]
+    for ex in examples:  # as in the editor: the slot's instrument is given, the model writes the rest
+        ex.given[:, 0] = True
+    batch = collate(examples, 256)
+    out = diff.sample(model, batch, steps=5, generator=torch.Generator().manual_seed(3))
+    gen_rows = batch.generate.any(-1)
+    for b, r in gen_rows.nonzero().tolist():
+        row = out[b, r]
+        assert int(row[0]) >= V.FIRST_CATEGORY
+        body = row[1:].tolist()
+        if V.PAD in body:
+            assert body == [V.PAD] * 3, f"half-empty row {row.tolist()}"
+        else:
+            assert V.FIRST_PITCH <= body[1] < V.FIRST_CHORD, row.tolist()
+            assert V.token_duration(body[2]) is not None, row.tolist()
 
 
 def _gaussian_oracle(diff: EmbeddingDiffusion, mu: float, s: float):

@@ -27,6 +27,7 @@ from engine.diffusion.base import (
     inference,
 )
 from engine.diffusion.batch import SABatch
+from engine.diffusion.constraints import commit_consistently, constrain
 from engine.model.network import SAModel
 from engine.representation.vocab import MASK, N_COLUMNS
 
@@ -75,7 +76,9 @@ class AbsorbingDiffusion(Diffusion):
     ) -> torch.Tensor:
         """Start with every generated cell MASK; each step predicts all masked cells, samples them with
         `temperature` (0 = argmax) and commits the most confident so that a cosine share stays masked
-        (MaskGIT); the last step commits everything. Given cells are never touched."""
+        (MaskGIT); the last step commits everything. Given cells are never touched. Each row is decided
+        once as a note or an empty slot, with classes its kind rules out masked (constraints.py); cells left
+        pending by that rule are drawn, PAD excluded, after the last step."""
         if steps < 1:
             raise ValueError("steps must be >= 1")
         gen = batch.generate
@@ -86,7 +89,8 @@ class AbsorbingDiffusion(Diffusion):
             for s in range(steps):
                 check_cancel(cancel)
                 out = guided_forward(model, tokens, batch, masked_fraction(masked, gen), guidance)
-                sampled, logp = self._draw(out.logits, temperature, generator)
+                logits = constrain(out.logits, batch, tokens, masked)
+                sampled, logp = self._draw(logits, temperature, generator)
                 keep = torch.floor(n_gen * math.cos(math.pi / 2 * (s + 1) / steps)).long()
                 keep = keep if s < steps - 1 else torch.zeros_like(keep)
                 n_commit = (masked.flatten(1).sum(1) - keep).clamp(min=0)
@@ -95,10 +99,13 @@ class AbsorbingDiffusion(Diffusion):
                 positions = torch.arange(order.shape[1], device=order.device).expand_as(order)
                 rank = torch.empty_like(order).scatter_(1, order, positions)  # rank 0 = most confident
                 commit = masked & (rank < n_commit[:, None]).view_as(masked)
-                tokens = torch.where(commit, sampled, tokens)
-                masked = masked & ~commit
+                tokens, masked = commit_consistently(tokens, masked, sampled, logp, commit, batch)
                 if progress is not None:
                     progress(s + 1, steps)
+            if masked.any():  # cells a row's content decision left open at the last step: no extra model call
+                logits = constrain(out.logits, batch, tokens, masked)
+                sampled, logp = self._draw(logits, temperature, generator)
+                tokens, masked = commit_consistently(tokens, masked, sampled, logp, masked, batch)
         return tokens
 
     @staticmethod

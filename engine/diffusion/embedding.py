@@ -31,9 +31,10 @@ from engine.diffusion.base import (
     inference,
 )
 from engine.diffusion.batch import SABatch
+from engine.diffusion.constraints import commit_consistently, constrain
 from engine.model.config import ModelConfig
 from engine.model.network import SAModel
-from engine.representation.vocab import N_COLUMNS
+from engine.representation.vocab import MASK, N_COLUMNS
 
 
 def sqrt_alphas_cumprod(T: int) -> np.ndarray:
@@ -126,12 +127,21 @@ class EmbeddingDiffusion(Diffusion):
         progress: Progress | None = None,
         cancel: Cancel | None = None,
     ) -> torch.Tensor:
-        """Solve to x at n = 0 (see solve), then round each cell by argmax of its column head (MASK excluded)."""
+        """Solve to x at n = 0 (see solve), then round each cell by argmax of its column head (MASK excluded),
+        deciding each row once as a note or an empty slot with the row grammar of constraints.py."""
         with inference(model):
             x = self.solve(model, batch, steps, guidance, temperature, generator, progress, cancel)
             logits = model.logits(x, batch.tempo, batch.instruments)
-            tokens = torch.stack([lg.argmax(-1) for lg in logits], dim=-1)
-        return torch.where(batch.generate, tokens, batch.tokens)
+            gen = batch.generate
+            tokens, pending = batch.tokens.masked_fill(gen, MASK), gen.clone()
+            for _ in range(2):  # the second pass fills cells a row's content decision left open
+                if not pending.any():
+                    break
+                lg = constrain(logits, batch, tokens, pending)
+                logp = torch.stack([c.log_softmax(-1).amax(-1) for c in lg], dim=-1)
+                best = torch.stack([c.argmax(-1) for c in lg], dim=-1)
+                tokens, pending = commit_consistently(tokens, pending, best, logp, pending, batch)
+        return torch.where(gen, tokens, batch.tokens)
 
     def solve(
         self,

@@ -26,6 +26,19 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -
     return torch.nn.functional.pad(emb, (0, dim % 2))
 
 
+MAX_BLOCK_RANK = 64  # ranks past this share the last embedding
+
+
+def block_rank(track_id: torch.Tensor, bar_index: torch.Tensor) -> torch.Tensor:
+    """[B, R] rank of each row inside its run of rows with the same (bar, track): 0, 1, 2, ..."""
+    B, R = track_id.shape
+    pos = torch.arange(R, device=track_id.device).expand(B, R)
+    new_block = torch.ones_like(track_id, dtype=torch.bool)
+    new_block[:, 1:] = (track_id[:, 1:] != track_id[:, :-1]) | (bar_index[:, 1:] != bar_index[:, :-1])
+    start = torch.where(new_block, pos, torch.zeros_like(pos)).cummax(dim=1).values
+    return (pos - start).clamp(max=MAX_BLOCK_RANK - 1)
+
+
 class SAEmbedding(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
@@ -42,6 +55,10 @@ class SAEmbedding(nn.Module):
             self.combine = nn.Linear(e, d) if e != d else nn.Identity()
         self.row_pos = nn.Embedding(cfg.max_rows, d)
         self.bar = nn.Embedding(cfg.max_bars, d)
+        # The row's rank inside its (bar, track) block: slot k of a regenerated block. Real notes fill the
+        # first slots and PAD the rest, so "how far into the block" is what tells a note from an empty
+        # slot; without it a model trained 1,500 steps gave every slot the same P(PAD) = 0.48.
+        self.block_rank = nn.Embedding(MAX_BLOCK_RANK, d)
         self.given_pattern = nn.Embedding(2**N_COLUMNS, d)  # 4 bits per row: which cells are conditions
         # Prompt: tempo class (NULL = unknown/dropped) + instrument multi-hot (all zeros = no prompt).
         self.tempo = nn.Embedding(len(TEMPO_TOKENS), d)
@@ -65,11 +82,13 @@ class SAEmbedding(nn.Module):
         self,
         cells: torch.Tensor,
         given: torch.Tensor,
+        track_id: torch.Tensor,
         bar_index: torch.Tensor,
         t: torch.Tensor,
         prompt: torch.Tensor,
     ) -> torch.Tensor:
-        """cells [B, R, 4, e], given [B, R, 4] bool, bar_index [B, R], t [B] float, prompt [B, d] -> [B, R, d]."""
+        """cells [B, R, 4, e], given [B, R, 4] bool, track_id and bar_index [B, R], t [B] float,
+        prompt [B, d] -> [B, R, d]."""
         B, R = cells.shape[:2]
         if R > self.cfg.max_rows:
             raise ValueError(f"{R} rows exceed the model's max_rows {self.cfg.max_rows}")
@@ -82,6 +101,6 @@ class SAEmbedding(nn.Module):
             x = self.combine((cells + self.column).sum(dim=-2))
         bits = (given.long() << torch.arange(N_COLUMNS, device=given.device)).sum(-1)
         x = x + self.row_pos(torch.arange(R, device=cells.device))[None]
-        x = x + self.bar(bar_index) + self.given_pattern(bits)
+        x = x + self.bar(bar_index) + self.block_rank(block_rank(track_id, bar_index)) + self.given_pattern(bits)
         x = x + (prompt + self.time(timestep_embedding(t, self.cfg.d_model)))[:, None, :]
         return self.drop(self.norm(x))

@@ -74,7 +74,7 @@ class SAModel(nn.Module):
             cells = self.embedding.embed_tokens(cells)
         B, R = cells.shape[:2]
         prompt = self.prompt(tempo, instruments)
-        x = self.embedding(cells, given, bar_index, t, prompt)
+        x = self.embedding(cells, given, track_id, bar_index, t, prompt)
         x = self.encoder(x, track_id, bar_index, valid)
         hidden = self.to_cells(x).view(B, R, N_COLUMNS, self.cfg.cell_embed_dim)
         return SAOutput(hidden, self.heads.logits_per_column(hidden, prompt))

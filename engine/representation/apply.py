@@ -51,6 +51,33 @@ def _drop_duplicates_in_region(score: Score, problem: InfillProblem, track: int)
     return dropped
 
 
+def _no_same_pitch_overlaps(score: Score, problem: InfillProblem, track: int) -> int:
+    """One MIDI channel cannot hold two sounding copies of a key: a written file pairs their note-offs
+    differently, so notes *outside* the region would change on export. Inside the region, a note that
+    runs into the next note of its pitch is shortened to end there, and a note that starts while an
+    outside note of its pitch still sounds is dropped. Notes outside the region are never touched.
+    Returns how many notes were dropped."""
+    tr = score.tracks[track]
+    inside = _region(score, problem, track)
+    order = sorted(range(len(tr.notes)), key=lambda i: (tr.notes[i].pitch, tr.notes[i].start))
+    keep = [True] * len(tr.notes)
+    notes = list(tr.notes)
+    last_outside_end: dict[int, int] = {}
+    for k, i in enumerate(order):
+        n = notes[i]
+        if not inside[i]:
+            last_outside_end[n.pitch] = max(last_outside_end.get(n.pitch, 0), n.end)
+            continue
+        if last_outside_end.get(n.pitch, -1) > n.start:
+            keep[i] = False
+            continue
+        nxt = notes[order[k + 1]] if k + 1 < len(order) else None  # sorted by (pitch, start)
+        if nxt is not None and nxt.pitch == n.pitch and n.end > nxt.start:
+            notes[i] = replace(n, end=max(nxt.start, n.start + 1))
+    tr.notes = sorted((n for n, k in zip(notes, keep, strict=True) if k), key=lambda n: (n.start, n.pitch, n.end))
+    return keep.count(False)
+
+
 def apply_infill_with_report(score: Score, problem: InfillProblem, sampled_tokens: np.ndarray) -> tuple[Score, DecodeReport]:
     """``score`` with the region of ``problem`` replaced by ``sampled_tokens`` [R, 4]; given cells of the
     sample are ignored (the problem's own tokens are used there)."""
@@ -99,6 +126,7 @@ def apply_infill_with_report(score: Score, problem: InfillProblem, sampled_token
 
     for t in list(selected) + list(range(problem.n_tracks, len(out.tracks))):
         report.n_duplicates += _drop_duplicates_in_region(out, problem, t)
+        report.n_duplicates += _no_same_pitch_overlaps(out, problem, t)
     return out, report
 
 
