@@ -228,3 +228,13 @@ def test_windows_longer_than_max_bars_do_not_fail() -> None:
                 torch.arange(R)[None], torch.ones(1, R, dtype=torch.bool), torch.tensor([0]),
                 torch.zeros(1, 18), torch.zeros(1))
     assert torch.isfinite(out.hidden).all()
+
+
+def test_block_rank_counts_rows_within_each_bar_and_track() -> None:
+    import torch
+
+    from engine.model.embedding import block_rank
+
+    track = torch.tensor([[0, 1, 1, 1, 2, 2, 0, 1, 1]])
+    bar = torch.tensor([[0, 0, 0, 0, 0, 0, 1, 1, 1]])
+    assert block_rank(track, bar).tolist() == [[0, 0, 1, 2, 0, 1, 0, 0, 1]]
