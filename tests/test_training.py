@@ -136,8 +136,16 @@ def test_two_process_ddp_equals_one_process_on_the_concatenated_batch(tiny_data:
             torch.testing.assert_close(g[k], g_one[k], rtol=1e-4, atol=1e-6, msg=k)
     pa = load_file(str(ddp_out / "checkpoints/step-00000001/model/model.safetensors"))
     pb = load_file(str(one_out / "checkpoints/step-00000001/model/model.safetensors"))
+    # Adam divides by |g| + eps: where a gradient is ~1e-8 the float noise the gradient check allows
+    # moves the step by up to lr, so parameters are compared where the gradient is well above eps.
+    names = dict(zip([k.removeprefix("model.") for k in g_one], g_one.values(), strict=True))
+    checked = sum(int((names[k].abs() > 1e-5).sum()) for k in pb if k in names)
+    # ~37 % of the tiny model: unused embedding rows get no gradient at all
+    assert checked > 0.25 * sum(v.numel() for v in pb.values()), "too few parameters compared"
     for k in pb:
-        assert (pa[k] - pb[k]).abs().max().item() <= 1e-6, k
+        well_defined = names[k].abs() > 1e-5 if k in names else torch.ones_like(pb[k], dtype=torch.bool)
+        diff = (pa[k] - pb[k])[well_defined].abs()
+        assert diff.numel() == 0 or diff.max().item() <= 1e-6, k
 
 
 # -- command line ------------------------------------------------------------------------------------------
