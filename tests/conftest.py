@@ -18,3 +18,21 @@ def pop909_root() -> Path:
     if not POP909.is_dir() or not any(POP909.iterdir()):
         pytest.skip(f"POP909 not found at {POP909} (set POPDIFFUSEQ_POP909 to its folder)")
     return POP909
+
+
+@pytest.fixture(scope="module")
+def sf() -> str:
+    """The small GM font (as in CI), or whatever find_soundfont finds; skip when audio rendering is impossible."""
+    from engine.errors import SoundFontError
+    from engine.synth.soundfont import find_soundfont, fluidsynth_available
+
+    ok, reason = fluidsynth_available()
+    if not ok:
+        pytest.skip(f"FluidSynth unavailable: {reason}")
+    tim = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
+    if tim.is_file():
+        return str(tim)
+    try:
+        return str(find_soundfont())
+    except SoundFontError as exc:
+        pytest.skip(f"no SoundFont: {exc}")

@@ -18,31 +18,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.errors import AudioUnavailableError, SoundFontError
+from engine.errors import AudioUnavailableError
 from engine.score import Note, Score, TempoChange, Track
 from engine.synth import playback
 from engine.synth.playback import Player, PlayerConfig, audio_available
 from engine.synth.probe import probe_score
 from engine.synth.render import render_score
-from engine.synth.soundfont import SynthConfig, find_soundfont, fluidsynth_available
+from engine.synth.soundfont import SynthConfig
 
 REPO = Path(__file__).resolve().parents[1]
 TIM = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
 SR = 44100
 BLOCK = 256
-
-
-@pytest.fixture(scope="module")
-def sf() -> str:
-    ok, reason = fluidsynth_available()
-    if not ok:
-        pytest.skip(f"FluidSynth unavailable: {reason}")
-    if TIM.is_file():
-        return str(TIM)
-    try:
-        return str(find_soundfont())
-    except SoundFontError as exc:
-        pytest.skip(f"no SoundFont: {exc}")
 
 
 class _Stop(Exception):

@@ -26,20 +26,6 @@ TIM = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
 DRY = SynthConfig(reverb=False, chorus=False)
 
 
-@pytest.fixture(scope="module")
-def sf() -> str:
-    """The small GM font (as in CI), or whatever find_soundfont finds; skip when audio rendering is impossible."""
-    ok, reason = fluidsynth_available()
-    if not ok:
-        pytest.skip(f"FluidSynth unavailable: {reason}")
-    if TIM.is_file():
-        return str(TIM)
-    try:
-        return str(find_soundfont())
-    except SoundFontError as exc:
-        pytest.skip(f"no SoundFont: {exc}")
-
-
 def rms(audio: np.ndarray, t0: float, t1: float) -> float:
     seg = audio[int(t0 * SR) : int(t1 * SR)]
     return float(np.sqrt(np.mean(seg.astype(np.float64) ** 2))) if len(seg) else 0.0
