@@ -27,7 +27,6 @@ from engine.synth.render import render_score
 from engine.synth.soundfont import SynthConfig
 
 REPO = Path(__file__).resolve().parents[1]
-TIM = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
 SR = 44100
 BLOCK = 256
 
