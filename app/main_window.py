@@ -68,7 +68,8 @@ from app.worker import InfillWorker, LoadWorker, WorkerThread
 from engine.analysis.categories import CATEGORIES
 from engine.analysis.tempo import score_tempo_class
 from engine.errors import MidiReadError, StudioError
-from engine.midi_io import atomic_write_bytes, read_midi, read_midi_fast, write_midi
+from engine.files import atomic_write_bytes
+from engine.midi_io import read_midi, read_midi_fast, write_midi
 from engine.score import Note, Score
 
 APP_NAME = "Pop-Diffuseq Studio"

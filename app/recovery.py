@@ -8,7 +8,7 @@ Everything lives in one folder the window is given (the app's data folder, see
 
 Each window is one session with a random id, so two copies of the editor never touch each other's files,
 and the store only ever writes names it made up inside its own folder: a user's song or project is never
-written here. Both files are written with ``engine.midi_io.atomic_write_bytes``, so a crash while saving
+written here. Both files are written with ``engine.files.atomic_write_bytes``, so a crash while saving
 leaves the previous autosave whole.
 
 At start-up a marker whose session is no longer running means that session crashed (or was killed): its
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from app.document import PROJECT_SUFFIX, ProjectState
-from engine.midi_io import atomic_write_bytes
+from engine.files import atomic_write_bytes
 
 RECOVERY_DIR = "recovery"
 MARKER_PREFIX = "session-"

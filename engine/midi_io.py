@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 
 from engine.errors import MidiReadError, MidiWriteError
+from engine.files import atomic_write_bytes
 from engine.score import Note, Score, TempoChange, TimeSignature, Track
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # far above any real song (POP909's largest is ~50 kB)
@@ -209,38 +209,6 @@ def score_to_midi_bytes(score: Score) -> bytes:
     buf = io.BytesIO()
     midi.dump(file=buf)
     return buf.getvalue()
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes, mode: int | None = None) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename.
-
-    Either the old file or the complete new one exists at every moment. ``mode`` (e.g. 0o600 for
-    private recovery files) overrides the permissions.
-    """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    # mkstemp makes the file 0600; give it the mode of the file it replaces, or what a plain open()
-    # would (0666 less the umask), so an exported song is readable like any other file.
-    try:
-        mode = path.stat().st_mode & 0o7777 if mode is None else mode
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask if mode is None else mode
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def write_midi(score: Score, path: str | os.PathLike) -> None:

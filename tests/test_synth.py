@@ -279,3 +279,15 @@ def test_importing_the_package_loads_no_audio_library() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_wav_files_get_normal_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        out = write_wav(np.zeros((100, 2), dtype=np.float32), tmp_path / "quiet.wav")
+        assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    finally:
+        os.umask(old)

@@ -8,9 +8,8 @@ Timing is exact to FluidSynth's internal 64-frame block (1.5 ms at 44.1 kHz).
 
 from __future__ import annotations
 
-import contextlib
+import io
 import os
-import tempfile
 import wave
 from collections.abc import Collection
 from dataclasses import replace
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import StudioError
+from engine.files import atomic_write_bytes
 from engine.score import Score
 from engine.synth.events import DRUM_CHANNEL, NOTE_OFF, NOTE_ON, Schedule, audible_tracks, build_schedule
 from engine.synth.soundfont import SynthConfig, new_synth, select_program
@@ -129,8 +129,8 @@ def to_int16(audio: np.ndarray) -> np.ndarray:
 def write_wav(audio: np.ndarray, path: str | os.PathLike[str], sample_rate: int = 44100) -> Path:
     """Write ``audio`` (frames x channels, or mono frames) as a 16-bit PCM WAV, atomically.
 
-    The data goes to a temporary file in the target folder, then ``os.replace`` moves it into place, so
-    an existing file is never left half-written (a crash or full disk keeps the old one).
+    Through ``engine.files.atomic_write_bytes``: an existing file is never left half-written (a crash or
+    a full disk keeps the old one), and the new file gets the usual permissions.
     """
     target = Path(path)
     data = to_int16(np.asarray(audio))
@@ -138,27 +138,16 @@ def write_wav(audio: np.ndarray, path: str | os.PathLike[str], sample_rate: int 
         data = data[:, None]
     if data.ndim != 2 or data.shape[1] not in (1, 2):
         raise ValueError(f"audio must be frames x 1 or 2 channels, got shape {data.shape}")
-    tmp_name: str | None = None
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as wav:
+        wav.setnchannels(data.shape[1])
+        wav.setsampwidth(2)
+        wav.setframerate(int(sample_rate))
+        wav.writeframes(np.ascontiguousarray(data, dtype="<i2").tobytes())
     try:
-        with tempfile.NamedTemporaryFile(
-            dir=target.parent or ".", prefix=f".{target.name}.", suffix=".tmp", delete=False
-        ) as fh:
-            tmp_name = fh.name
-            with wave.open(fh, "wb") as wav:
-                wav.setnchannels(data.shape[1])
-                wav.setsampwidth(2)
-                wav.setframerate(int(sample_rate))
-                wav.writeframes(np.ascontiguousarray(data, dtype="<i2").tobytes())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, target)
-        tmp_name = None
+        atomic_write_bytes(target, buf.getvalue())
     except OSError as exc:
         raise StudioError(f"Could not write the WAV file {target}: {exc.strerror or exc}") from exc
-    finally:
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
     return target
 
 
