@@ -26,6 +26,7 @@ from engine.representation.masks import (
     Selection,
     build_infill_problem,
     estimate_slots,
+    resolve_selection,
     split_selection,
 )
 from engine.score import Score
@@ -95,13 +96,14 @@ def load_default_model() -> InfillModel:
 
 
 def _slots(encoding: Any, selection: Selection, density: float) -> dict[int, int] | None:
+    """Slots per bar for each regenerated track: the context estimate scaled by the density prompt."""
     if selection.attributes != "all":
         return None
-    n = encoding.n_tracks
-    tracks = list(range(n)) if selection.tracks is None else sorted(set(selection.tracks))
-    out = {t: estimate_slots(encoding, t, selection) for t in tracks if 0 <= t < n}
-    out.update({n + i: estimate_slots(encoding, n + i, selection, c) for i, c in enumerate(selection.new_tracks)})
-    return {t: int(np.clip(round(k * density), MIN_SLOTS, MAX_SLOTS)) for t, k in out.items()}
+    tracks, categories = resolve_selection(encoding, selection)
+    return {
+        t: int(np.clip(round(estimate_slots(encoding, t, selection, categories[t]) * density), MIN_SLOTS, MAX_SLOTS))
+        for t in tracks
+    }
 
 
 def _with_prompt(example: Any, prompts: Prompts, extra: tuple[str, ...]) -> Any:

@@ -99,7 +99,7 @@ def segments(encoding: SAEncoding) -> tuple[np.ndarray, np.ndarray]:
     return rows, np.cumsum(is_bar) - 1
 
 
-def _resolve(encoding: SAEncoding, selection: Selection) -> tuple[tuple[int, ...], tuple[str, ...]]:
+def resolve_selection(encoding: SAEncoding, selection: Selection) -> tuple[tuple[int, ...], tuple[str, ...]]:
     """Selected track indices (new tracks numbered after the existing ones) and categories per track."""
     n = encoding.n_tracks
     if not encoding.first_bar <= selection.start_bar < selection.end_bar <= encoding.end_bar:
@@ -200,7 +200,7 @@ def build_problem(
     """The shared builder. ``slot_count(sa_bar, track)`` gives the slots of a regenerated (bar, track)
     (default: ``slots_per_bar`` or ``estimate_slots``). With ``targets`` the slots hold the real notes
     followed by PAD rows (training); without, MASK (inference)."""
-    tracks, cats = _resolve(encoding, selection)
+    tracks, cats = resolve_selection(encoding, selection)
     locked = locked_rows(encoding, selection)
     if slot_count is None:
         slot_count = _slot_counter(encoding, selection, tracks, cats, slots_per_bar)
@@ -313,7 +313,7 @@ def split_selection(
     Re-encoding makes the bars generated so far the context of the next part. New tracks are added by
     the first part only; later parts select them as tracks ``n_tracks + i``.
     """
-    tracks, cats = _resolve(encoding, selection)
+    tracks, cats = resolve_selection(encoding, selection)
     slot_count = _slot_counter(encoding, selection, tracks, cats, slots_per_bar)
     counts = _bar_counts(encoding, selection, tracks, locked_rows(encoding, selection), slot_count)
     budget = max(1, int(max_rows * (1.0 - context_fraction)))
