@@ -1,10 +1,16 @@
 # The README's two commands: `make run` and `make test`. Both install what is missing first.
 PY := .venv/bin/python
 
-.PHONY: run test deps lint bench model clean-venv
+.PHONY: run test deps lint bench model compare-kinds clean-venv
 JOBS ?= $(shell nproc)
 DATA ?= runs/data-pop909-mma
+# Real band MIDI from Debian (OpenTTD's OpenMSX, Planet Blupi): a validation-only set, never trained on.
+REAL ?= runs/data-real-band
+REAL_FOLDERS = --valid-folder /usr/share/games/openttd/baseset/openmsx --valid-folder /usr/share/planetblupi/music
 RUN ?= runs/cpu-default
+EMB_RUN ?= runs/cpu-embedding
+COMPARE_STEPS ?= 1500
+EVAL_ARGS ?= --songs 20 --tasks all --variations 1 --steps 10 --guidance 1.5 --seed 0
 
 deps:
 	@bash packaging/install-deps.sh
@@ -37,6 +43,18 @@ model:
 	$(PY) -m engine train --config configs/train_cpu_default.json --data $(DATA) --out $(RUN)
 	mkdir -p resources/models/default
 	cp $(RUN)/model/model.safetensors $(RUN)/model/config.json resources/models/default/
+	$(PY) -m engine evaluate --data $(DATA) --model resources/models/default --out $(RUN)/eval $(EVAL_ARGS) --ppl
+	test -d $(REAL) || $(PY) -m engine dataset build $(REAL_FOLDERS) --out $(REAL) --workers $(JOBS)
+	$(PY) -m engine evaluate --data $(REAL) --split valid --model resources/models/default --out $(RUN)/eval-real-band $(EVAL_ARGS) --ppl
+
+# The model card's comparison of the two diffusion kinds at one budget: the embedding kind trained with the
+# same data, schedule and seed as the default for COMPARE_STEPS steps, and both EMA checkpoints of that step
+# evaluated on the same test regions (after `make model`).
+CKPT = checkpoints/step-$(shell printf '%08d' $(COMPARE_STEPS))/ema
+compare-kinds: deps
+	$(PY) -m engine train --config configs/train_cpu_embedding.json --data $(DATA) --out $(EMB_RUN) --stop-after $(COMPARE_STEPS)
+	$(PY) -m engine evaluate --data $(DATA) --model $(RUN)/$(CKPT) --out $(RUN)/eval-$(COMPARE_STEPS) $(EVAL_ARGS) --ppl
+	$(PY) -m engine evaluate --data $(DATA) --model $(EMB_RUN)/$(CKPT) --out $(EMB_RUN)/eval-$(COMPARE_STEPS) $(EVAL_ARGS) --ppl
 
 clean-venv:
 	rm -rf .venv

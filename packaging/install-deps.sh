@@ -11,9 +11,10 @@ SYSTEM_PACKAGES=(
   libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
   libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1
 )
-# MMA (band accompaniment generator) is only needed to rebuild the training data: WITH_MMA=1.
+# MMA (band accompaniment generator) and the real band MIDI of two GPL games (validation only) are
+# only needed to rebuild the training data and the default model: WITH_MMA=1.
 if [ "${WITH_MMA:-0}" = "1" ]; then
-  SYSTEM_PACKAGES+=(mma)
+  SYSTEM_PACKAGES+=(mma openttd-openmsx planetblupi-music-midi)
 fi
 # CI only needs the small soundfont; users get FluidR3 too (120 MB).
 if [ "${CI:-}" = "true" ]; then

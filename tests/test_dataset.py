@@ -14,6 +14,7 @@ from engine.data.shards import SongStore, TrainingExamples
 from engine.data.split import SPLITS, split_of
 from engine.midi_io import read_midi_fast
 from engine.representation.encode import encode
+from engine.representation.vocab import category_token
 from engine.score import Note, Score, Track
 from tests.midi_fixtures import pop_band, waltz, write
 
@@ -81,6 +82,20 @@ def test_build_writes_disjoint_splits_and_round_trips(tmp_path: Path) -> None:
     assert {v for v in seen.values()} == set(SPLITS)  # 12 songs at 50/25/25 fill every split
 
 
+def test_valid_folder_songs_only_reach_the_validation_split(tmp_path: Path) -> None:
+    train_src = make_midi_folder(tmp_path / "midi", 6)
+    real = make_midi_folder(tmp_path / "band", 6)
+    out = tmp_path / "ds"
+    assert dataset_main(["build", "--midi-folder", str(train_src), "--valid-folder", str(real), "--out", str(out),
+                         "--workers", "1", "--split", "100/0/0", "--quiet"]) == 0
+    by_split = {s: [SongStore(out, s).meta(i)["id"] for i in range(len(SongStore(out, s)))] for s in SPLITS}
+    assert len(by_split["train"]) == 6 and all(i.startswith("midi/midi/") for i in by_split["train"])
+    assert len(by_split["valid"]) == 6 and all(i.startswith("midi/band/") for i in by_split["valid"])
+    assert by_split["test"] == []
+    sources = json.loads((out / "dataset.json").read_text())["sources"]
+    assert sources["midi/band"].endswith("(validation only)")
+
+
 def test_build_is_independent_of_worker_count(tmp_path: Path) -> None:
     src = make_midi_folder(tmp_path / "midi", 6)
     for w in (1, 2):
@@ -128,6 +143,19 @@ def test_training_examples_are_a_pure_function_of_the_index(tmp_path: Path) -> N
         assert np.array_equal(a.tokens, b.tokens) and np.array_equal(a.given, b.given)
         assert a.n_rows <= 64 and int(a.bar_index.max()) < 8
     assert sorted(ds.song_of(k) for k in range(2)) == [0, 1]  # each epoch visits every song once
+    # Key transposition: the same masks and rows, pitches moved by one seeded interval per example,
+    # reproducibly; over a few examples both up and down shifts occur.
+    moved = TrainingExamples(store, seed=3, max_rows=64, max_bars=8, transpose=True)
+    shifts = set()
+    for k in range(12):
+        a, t = ds[k], moved[k]
+        assert np.array_equal(t.tokens, moved[k].tokens) and np.array_equal(a.given, t.given)
+        assert np.array_equal(a.tokens[:, [0, 1, 3]], t.tokens[:, [0, 1, 3]])
+        pitched = (a.tokens[:, 2] >= 2) & (a.tokens[:, 2] < 90) & (a.tokens[:, 0] != category_token("DRUMS"))
+        d = np.unique(t.tokens[pitched, 2] - a.tokens[pitched, 2])
+        assert len(d) == 1 and -11 <= d[0] <= 11
+        shifts.add(int(np.sign(d[0])))
+    assert {-1, 1} <= shifts
 
 
 @pytest.mark.data

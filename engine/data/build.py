@@ -39,6 +39,7 @@ class SongJob:
     path: str
     split_key: str
     groove: str | None = None  # MMA groove for a band-layer variant of a POP909 song
+    split: str | None = None  # a fixed split (validation-only sources) instead of the hash of split_key
 
 
 @dataclass
@@ -102,14 +103,15 @@ def pop909_jobs(root: str | Path, mma_grooves: int = 0, seed: int = 0) -> list[S
     return jobs
 
 
-def midi_folder_jobs(root: str | Path) -> list[SongJob]:
-    """Every MIDI file under ``root`` (recursive, Lakh-style nesting), id = relative path without suffix."""
+def midi_folder_jobs(root: str | Path, split: str | None = None) -> list[SongJob]:
+    """Every MIDI file under ``root`` (recursive, Lakh-style nesting), id = relative path without suffix.
+    ``split`` puts every song in that split (e.g. real band MIDI kept for validation only)."""
     root = Path(root)
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES)
     jobs = []
     for p in files:
         sid = f"midi/{root.name}/{p.relative_to(root).with_suffix('').as_posix()}"
-        jobs.append(SongJob(sid, "midi", str(p), sid))
+        jobs.append(SongJob(sid, "midi", str(p), sid, split=split))
     return jobs
 
 
@@ -239,7 +241,7 @@ def _collect(results, jobs, opts, sink, splits, reasons, note_reasons, report, b
             reasons[res.reason] += 1
             report.dropped_songs.append(asdict(res))
             continue
-        split = split_of(job.split_key, opts.seed, opts.fractions)
+        split = job.split or split_of(job.split_key, opts.seed, opts.fractions)
         res.meta["split"] = split
         sink.add(split, res)
         splits[split]["songs"] += 1
@@ -259,6 +261,10 @@ def dataset_main(argv: list[str] | None = None) -> int:
     b.add_argument("--pop909", type=Path, nargs="?", const=POP909_ROOT, default=None,
                    help=f"POP909 folder (song folders with annotations); default {POP909_ROOT} when no source is given")
     b.add_argument("--midi-folder", type=Path, action="append", default=[], help="any folder of GM MIDI files (recursive); repeatable")
+    b.add_argument("--valid-folder", type=Path, action="append", default=[],
+                   help="a folder of GM MIDI whose songs all go to the validation split, never to training "
+                        "(e.g. Debian's real band MIDI: /usr/share/games/openttd/baseset/openmsx, "
+                        "/usr/share/planetblupi/music); repeatable")
     b.add_argument("--out", type=Path, required=True, help="output folder (must not hold a dataset yet)")
     b.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     b.add_argument("--seed", type=int, default=0, help="split seed")
@@ -270,7 +276,7 @@ def dataset_main(argv: list[str] | None = None) -> int:
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
 
-    pop909 = args.pop909 if (args.pop909 is not None or args.midi_folder) else POP909_ROOT
+    pop909 = args.pop909 if (args.pop909 is not None or args.midi_folder or args.valid_folder) else POP909_ROOT
     jobs: list[SongJob] = []
     sources: dict[str, str] = {}
     if pop909 is not None:
@@ -280,13 +286,13 @@ def dataset_main(argv: list[str] | None = None) -> int:
         found = pop909_jobs(pop909, args.mma_grooves, args.seed)
         jobs += found[: args.limit * (1 + args.mma_grooves)] if args.limit else found
         sources["pop909"] = str(pop909)
-    for folder in args.midi_folder:
+    for folder, split in [(f, None) for f in args.midi_folder] + [(f, "valid") for f in args.valid_folder]:
         if not folder.is_dir():
             print(f"error: MIDI folder {folder} not found")
             return 2
-        found = midi_folder_jobs(folder)
+        found = midi_folder_jobs(folder, split)
         jobs += found[: args.limit] if args.limit else found
-        sources[f"midi/{folder.name}"] = str(folder)
+        sources[f"midi/{folder.name}"] = str(folder) + (" (validation only)" if split else "")
     if not jobs:
         print("error: no songs found in the given sources")
         return 2

@@ -198,10 +198,11 @@ class TrainingExamples:
     """
 
     def __init__(self, store: SongStore, seed: int, max_rows: int, max_bars: int = 64,
-                 weights: tuple[float, ...] | None = None) -> None:
+                 weights: tuple[float, ...] | None = None, transpose: bool = False) -> None:
         if len(store) == 0:
             raise ValueError(f"{store.root} has no songs in this split")
         self.store, self.seed, self.max_rows, self.max_bars, self.weights = store, seed, max_rows, max_bars, weights
+        self.transpose = transpose  # a random key (-5..+6 semitones) per example; see representation/transpose.py
         self._perm: tuple[int, np.ndarray] | None = None
 
     def __len__(self) -> int:
@@ -220,4 +221,9 @@ class TrainingExamples:
         enc = self.store.encoding(self.song_of(int(k)))
         rng = np.random.default_rng([self.seed, int(k)])
         ex = random_training_mask(enc, rng, self.max_rows, self.weights or DEFAULT_WEIGHTS)
+        if self.transpose:
+            from engine.representation.transpose import transpose_example
+
+            shift = int(np.random.default_rng([self.seed, int(k), 12]).integers(-5, 7))
+            ex = transpose_example(ex, shift)
         return crop_bars(ex, self.max_bars)

@@ -28,6 +28,9 @@ class ModelConfig:
     # Cells: each of the 4 columns is a vector of cell_embed_dim; rows combine them by "concat" or "sum".
     cell_embed_dim: int = 64
     combine: str = "concat"
+    # Pitch-class features at the input and a pitch-class term in the pitch head (pitch_classes.py). Off by
+    # default so configs written before it existed rebuild the same network.
+    pitch_classes: bool = False
     max_rows: int = 256
     max_bars: int = 64
     # Diffusion process ("absorbing" = masked discrete diffusion, "embedding" = DiffuSeq-style Gaussian).

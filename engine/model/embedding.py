@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from engine.model.config import ModelConfig
-from engine.representation.vocab import COLUMN_SIZES, N_CATEGORIES, N_COLUMNS, TEMPO_TOKENS
+from engine.model.pitch_classes import pitch_class_table
+from engine.representation.vocab import COL_PITCH, COLUMN_SIZES, N_CATEGORIES, N_COLUMNS, TEMPO_TOKENS
 
 
 def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
@@ -46,6 +47,9 @@ class SAEmbedding(nn.Module):
         self.cfg = cfg
         # One table per column, MASK included (the absorbing state); also the embedding diffusion's x0.
         self.tokens = nn.ModuleList([nn.Embedding(v, e) for v in COLUMN_SIZES])
+        if cfg.pitch_classes:  # a note and the chords that contain its pitch class share directions
+            self.register_buffer("pc_table", pitch_class_table(), persistent=False)
+            self.pitch_class = nn.Linear(12, e, bias=False)
         # "concat": Linear(4e -> d), keeps which column said what. "sum": BERT-style sum of the 4 cells
         # (plus a learned column vector so the columns stay distinguishable), projected if e != d.
         if cfg.combine == "concat":
@@ -70,7 +74,10 @@ class SAEmbedding(nn.Module):
 
     def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
         """Column-local ids [B, R, 4] -> cell vectors [B, R, 4, e] (each column in its own table)."""
-        return torch.stack([self.tokens[c](tokens[..., c]) for c in range(N_COLUMNS)], dim=-2)
+        cells = [self.tokens[c](tokens[..., c]) for c in range(N_COLUMNS)]
+        if self.cfg.pitch_classes:
+            cells[COL_PITCH] = cells[COL_PITCH] + self.pitch_class(self.pc_table[tokens[..., COL_PITCH]])
+        return torch.stack(cells, dim=-2)
 
     def prompt(self, tempo: torch.Tensor, instruments: torch.Tensor) -> torch.Tensor:
         """tempo [B] long, instruments [B, 18] multi-hot (a zero row = no prompt) -> [B, d]."""

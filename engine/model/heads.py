@@ -13,8 +13,10 @@ import torch
 from torch import nn
 
 from engine.model.config import ModelConfig
+from engine.model.pitch_classes import pitch_class_table
 from engine.representation.vocab import (
     COL_INSTRUMENT,
+    COL_PITCH,
     COLUMN_OFFSETS,
     COLUMN_SIZES,
     GLOBAL_SIZE,
@@ -28,6 +30,10 @@ class ColumnHeads(nn.Module):
         super().__init__()
         self.proj = nn.ModuleList([nn.Linear(cfg.cell_embed_dim, v) for v in COLUMN_SIZES])
         self.prompt_to_instrument = nn.Linear(cfg.d_model, cfg.cell_embed_dim)
+        self.pitch_classes = cfg.pitch_classes
+        if cfg.pitch_classes:  # one 12-way score shared by every octave of a pitch class (and by chords)
+            self.register_buffer("pc_table", pitch_class_table(), persistent=False)
+            self.pitch_class = nn.Linear(cfg.cell_embed_dim, 12, bias=False)
 
     def logits_per_column(self, h: torch.Tensor, prompt: torch.Tensor) -> list[torch.Tensor]:
         """Per-cell hidden [B, R, 4, e] and prompt [B, d] -> [B, R, V_c] for each column, MASK = -inf."""
@@ -37,6 +43,8 @@ class ColumnHeads(nn.Module):
             if c == COL_INSTRUMENT:
                 x = x + self.prompt_to_instrument(prompt)[:, None, :]
             logits = self.proj[c](x)
+            if c == COL_PITCH and self.pitch_classes:
+                logits = logits + self.pitch_class(x) @ self.pc_table.T
             logits[..., MASK] = float("-inf")
             out.append(logits)
         return out

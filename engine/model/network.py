@@ -45,6 +45,8 @@ class SAModel(nn.Module):
         elif isinstance(m, SAEmbedding):
             for table in (m.row_pos, m.bar, m.given_pattern, m.tempo):
                 nn.init.normal_(table.weight, std=0.02)
+            if m.cfg.pitch_classes:  # on the token tables' N(0, 1) scale, or the pitch classes start unheard
+                nn.init.normal_(m.pitch_class.weight, std=1.0)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -44,6 +44,7 @@ class TrainConfig:
     val_batch_size: int = 16
     num_workers: int = 0  # DataLoader worker processes
     deterministic: bool = True  # torch.use_deterministic_algorithms (warn-only)
+    transpose: bool = False  # move each training example to a random key (validation examples stay put)
 
     def __post_init__(self) -> None:
         if self.model not in PRESETS:
