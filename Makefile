@@ -8,8 +8,6 @@ DATA ?= runs/data-pop909-mma
 REAL ?= runs/data-real-band
 REAL_FOLDERS = --valid-folder /usr/share/games/openttd/baseset/openmsx --valid-folder /usr/share/planetblupi/music
 RUN ?= runs/cpu-default
-EMB_RUN ?= runs/cpu-embedding
-COMPARE_STEPS ?= 1500
 EVAL_ARGS ?= --songs 20 --tasks all --variations 1 --steps 10 --guidance 1.5 --seed 0
 
 deps:
@@ -47,14 +45,13 @@ model:
 	test -d $(REAL) || $(PY) -m engine dataset build $(REAL_FOLDERS) --out $(REAL) --workers $(JOBS)
 	$(PY) -m engine evaluate --data $(REAL) --split valid --model resources/models/default --out $(RUN)/eval-real-band $(EVAL_ARGS) --ppl
 
-# The model card's comparison of the two diffusion kinds at one budget: the embedding kind trained with the
-# same data, schedule and seed as the default for COMPARE_STEPS steps, and both EMA checkpoints of that step
-# evaluated on the same test regions (after `make model`).
+# The model card's comparison of the two diffusion kinds at one budget: the same data, network
+# (pitch classes, no chord context), schedule and seed, COMPARE_STEPS steps each, both EMA checkpoints of
+# that step evaluated on the same test regions.
+COMPARE_STEPS ?= 1000
 CKPT = checkpoints/step-$(shell printf '%08d' $(COMPARE_STEPS))/ema
 compare-kinds: deps
-	$(PY) -m engine train --config configs/train_cpu_embedding.json --data $(DATA) --out $(EMB_RUN) --stop-after $(COMPARE_STEPS)
-	$(PY) -m engine evaluate --data $(DATA) --model $(RUN)/$(CKPT) --out $(RUN)/eval-$(COMPARE_STEPS) $(EVAL_ARGS) --ppl
-	$(PY) -m engine evaluate --data $(DATA) --model $(EMB_RUN)/$(CKPT) --out $(EMB_RUN)/eval-$(COMPARE_STEPS) $(EVAL_ARGS) --ppl
-
-clean-venv:
-	rm -rf .venv
+	for k in absorbing embedding; do \
+	  $(PY) -m engine train --config configs/compare_kinds_$$k.json --data $(DATA) --out runs/kinds-$$k --stop-after $(COMPARE_STEPS) && \
+	  $(PY) -m engine evaluate --data $(DATA) --model runs/kinds-$$k/$(CKPT) --out runs/kinds-$$k/eval-$(COMPARE_STEPS) $(EVAL_ARGS) --ppl || exit 1; \
+	done

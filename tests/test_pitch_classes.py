@@ -1,14 +1,16 @@
-"""Pitch-class features (ModelConfig.pitch_classes) and key transposition of training examples."""
+"""Pitch-class features and the sounding chord (ModelConfig.pitch_classes, chord_context) and key
+transposition of training examples."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from engine.diffusion.batch import collate
 from engine.model import ModelConfig, SAModel
 from engine.model.checkpoint import load_checkpoint, save_checkpoint
-from engine.model.pitch_classes import pitch_class_table
+from engine.model.pitch_classes import pitch_class_table, sounding_chord
 from engine.representation import vocab as V
 from engine.representation.example import SAExample
 from engine.representation.transpose import transpose_example
@@ -105,3 +107,67 @@ def test_transpose_keeps_drums_and_pads_and_respects_the_range() -> None:
     assert up.tokens[2, V.COL_PITCH] == V.pitch_token(98)
     assert up.tokens[0, V.COL_PITCH] == V.NO_CHORD and (up.tokens[3] == tokens[3]).all()
     assert transpose_example(ex, 12) is ex
+
+
+def _bar_with_change() -> torch.Tensor:
+    """One bar: C at pos 0, a change to G7 at pos 16, then notes at 0, 8, 16, 24 and one with a MASK onset."""
+    rows = [
+        [V.CHORD_ROW, V.FIRST_POS, V.chord_token(0, ""), V.bar_length_token(32)],
+        [V.CHORD_ROW, V.FIRST_POS + 16, V.chord_token(7, "7"), V.CHANGE],
+        *[[V.category_token("PIANO"), V.FIRST_POS + p, V.pitch_token(60), V.duration_token(4)] for p in (0, 8, 16, 24)],
+        [V.category_token("PIANO"), V.MASK, V.MASK, V.MASK],
+        [V.CHORD_ROW, V.FIRST_POS, V.chord_token(9, "m"), V.bar_length_token(32)],  # the next bar
+        [V.category_token("BASS"), V.FIRST_POS + 4, V.pitch_token(45), V.duration_token(4)],
+    ]
+    return torch.tensor([rows])
+
+
+def test_sounding_chord_follows_changes_inside_the_bar() -> None:
+    table = pitch_class_table()
+    known = _bar_with_change()
+    bar = torch.tensor([[0, 0, 0, 0, 0, 0, 0, 1, 1]])
+    chord = sounding_chord(known, bar, torch.ones_like(bar, dtype=torch.bool), table)
+    c, g7, am = table[V.chord_token(0, "")], table[V.chord_token(7, "7")], table[V.chord_token(9, "m")]
+    want = [c, g7, c, c, g7, g7, c, am, am]  # the MASK onset takes the bar's opening chord
+    for row, w in enumerate(want):
+        assert torch.equal(chord[0, row], w), row
+    # A chord cell not known yet gives no chord; padding rows are never read.
+    masked = known.clone()
+    masked[0, 7, V.COL_PITCH] = V.MASK
+    chord = sounding_chord(masked, bar, torch.ones_like(bar, dtype=torch.bool), table)
+    assert chord[0, 8].abs().sum() == 0
+
+
+def test_chord_context_changes_the_output_and_needs_ids_for_vectors() -> None:
+    cfg = ModelConfig.tiny(pitch_classes=True, chord_context=True)
+    model = SAModel(cfg)
+    b = collate([random_example(4)], cfg.max_rows)
+    other = b.tokens.clone()
+    chord_rows = other[..., 0] == V.CHORD_ROW
+    other[..., V.COL_PITCH][chord_rows] = V.chord_token(6, "dim")
+    a, c = run(model, b).logits[V.COL_PITCH], run(model, b, tokens=other).logits[V.COL_PITCH]
+    notes = ~chord_rows
+    assert not torch.allclose(a[notes], c[notes])  # the notes' rows hear the chords
+    vectors = model.embedding.embed_tokens(b.tokens)
+    with pytest.raises(ValueError, match="known token ids"):
+        model(vectors, b.given, b.track_id, b.bar_index, b.valid, b.tempo, b.instruments, torch.zeros(1))
+    model.eval()
+    with torch.no_grad():
+        from_ids = model(b.tokens, b.given, b.track_id, b.bar_index, b.valid, b.tempo, b.instruments, torch.zeros(1))
+        from_vecs = model(vectors, b.given, b.track_id, b.bar_index, b.valid, b.tempo, b.instruments, torch.zeros(1),
+                          b.tokens)
+    assert torch.allclose(from_ids.hidden, from_vecs.hidden, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["absorbing", "embedding"])
+def test_both_diffusions_train_and_sample_with_chord_context(kind: str) -> None:
+    from engine.diffusion import make_diffusion
+
+    cfg = ModelConfig.tiny(pitch_classes=True, chord_context=True, diffusion=kind)
+    model, diffusion = SAModel(cfg), make_diffusion(cfg)
+    b = collate([random_example(0), random_example(1)], cfg.max_rows)
+    loss, _ = diffusion.loss(model, b, torch.Generator().manual_seed(0))
+    loss.backward()
+    assert torch.isfinite(loss) and model.embedding.chord.weight.grad.abs().sum() > 0
+    tokens = diffusion.sample(model, b, steps=2, guidance=1.5, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(tokens[b.given], b.tokens[b.given])

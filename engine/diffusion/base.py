@@ -44,12 +44,14 @@ def drop_prompt(batch: SABatch, p: float, generator: torch.Generator | None = No
 
 
 def guided_forward(
-    model: SAModel, cells: torch.Tensor, batch: SABatch, t: torch.Tensor, guidance: float
+    model: SAModel, cells: torch.Tensor, batch: SABatch, t: torch.Tensor, guidance: float,
+    known: torch.Tensor | None = None,
 ) -> SAOutput:
-    """One model call; with guidance != 1 the conditional and unconditional halves share one batch."""
+    """One model call; with guidance != 1 the conditional and unconditional halves share one batch.
+    ``known``: token ids of the known cells when ``cells`` are vectors (see SAModel.forward)."""
     if guidance == 1.0:
         return model(cells, batch.given, batch.track_id, batch.bar_index, batch.valid,
-                     batch.tempo, batch.instruments, t)
+                     batch.tempo, batch.instruments, t, known)
     u = batch.without_prompt()
     out = model(
         torch.cat([cells, cells]),
@@ -60,6 +62,7 @@ def guided_forward(
         torch.cat([batch.tempo, u.tempo]),
         torch.cat([batch.instruments, u.instruments]),
         torch.cat([t, t]),
+        None if known is None else torch.cat([known, known]),
     )
     B = batch.size
     hidden = guide(out.hidden[:B], out.hidden[B:], guidance)

@@ -77,6 +77,14 @@ def collate(examples: list[SAExample], max_rows: int) -> SABatch:
     )
 
 
+def known_cells(batch: SABatch) -> torch.Tensor:
+    """Token ids [B, R, 4] of the given cells, MASK in the generated ones: what a model fed cell vectors
+    (embedding diffusion) may know of the table as ids."""
+    from engine.representation.vocab import MASK
+
+    return batch.tokens.masked_fill(batch.generate, MASK)
+
+
 def split_tokens(tokens: torch.Tensor, batch: SABatch) -> list[np.ndarray]:
     """Sampled tokens [B, R, 4] -> one int64 [n_rows, 4] array per example (padding rows dropped)."""
     rows = batch.valid.sum(dim=1).tolist()

@@ -30,7 +30,7 @@ from engine.diffusion.base import (
     guided_forward,
     inference,
 )
-from engine.diffusion.batch import SABatch
+from engine.diffusion.batch import SABatch, known_cells
 from engine.diffusion.constraints import commit_consistently, constrain
 from engine.model.config import ModelConfig
 from engine.model.network import SAModel
@@ -77,7 +77,7 @@ class EmbeddingDiffusion(Diffusion):
         noise = torch.randn(x0.shape, generator=generator, device=dev)
         xt = torch.where(gen[..., None], ac.sqrt() * x0 + (1 - ac).sqrt() * noise, x0)
         out = model(xt, batch.given, batch.track_id, batch.bar_index, batch.valid,
-                    batch.tempo, batch.instruments, self.model_time(n))
+                    batch.tempo, batch.instruments, self.model_time(n), known_cells(batch))
         mse = ((out.hidden - x0) ** 2).mean(-1)[gen].mean()
         anchor_logits = model.logits(x0, batch.tempo, batch.instruments)
         rounding = anchor = torch.zeros((), device=dev)
@@ -163,6 +163,7 @@ class EmbeddingDiffusion(Diffusion):
             raise ValueError("steps must be >= 1")
         gen = batch.generate[..., None]
         ts = self.timesteps(steps)
+        known = known_cells(batch)
         with inference(model):
             clean = model.embedding.embed_tokens(batch.tokens)
             noise = torch.randn(clean.shape, generator=generator, device=clean.device) * temperature
@@ -172,7 +173,7 @@ class EmbeddingDiffusion(Diffusion):
                 check_cancel(cancel)
                 s, t = ts[i], ts[i + 1]
                 n = torch.full((batch.size,), s, device=x.device)
-                x0 = guided_forward(model, x, batch, self.model_time(n), guidance).hidden
+                x0 = guided_forward(model, x, batch, self.model_time(n), guidance, known).hidden
                 h = self.lam[t] - self.lam[s]
                 phi = math.expm1(-h)  # e^{-h} - 1
                 x_next = (self.sigma[t] / self.sigma[s]) * x - (self.alpha[t] * phi) * x0

@@ -31,6 +31,8 @@ class ModelConfig:
     # Pitch-class features at the input and a pitch-class term in the pitch head (pitch_classes.py). Off by
     # default so configs written before it existed rebuild the same network.
     pitch_classes: bool = False
+    # Each row also gets the pitch classes of the chord sounding at its onset (pitch_classes.sounding_chord).
+    chord_context: bool = False
     max_rows: int = 256
     max_bars: int = 64
     # Diffusion process ("absorbing" = masked discrete diffusion, "embedding" = DiffuSeq-style Gaussian).

@@ -63,6 +63,10 @@ class SAEmbedding(nn.Module):
         # first slots and PAD the rest, so "how far into the block" is what tells a note from an empty
         # slot; without it a model trained 1,500 steps gave every slot the same P(PAD) = 0.48.
         self.block_rank = nn.Embedding(MAX_BLOCK_RANK, d)
+        if cfg.chord_context:  # the chord under the row's onset, as pitch classes
+            if not cfg.pitch_classes:
+                self.register_buffer("pc_table", pitch_class_table(), persistent=False)
+            self.chord = nn.Linear(12, d, bias=False)
         self.given_pattern = nn.Embedding(2**N_COLUMNS, d)  # 4 bits per row: which cells are conditions
         # Prompt: tempo class (NULL = unknown/dropped) + instrument multi-hot (all zeros = no prompt).
         self.tempo = nn.Embedding(len(TEMPO_TOKENS), d)
@@ -93,9 +97,10 @@ class SAEmbedding(nn.Module):
         bar_index: torch.Tensor,
         t: torch.Tensor,
         prompt: torch.Tensor,
+        chord: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """cells [B, R, 4, e], given [B, R, 4] bool, track_id and bar_index [B, R], t [B] float,
-        prompt [B, d] -> [B, R, d]."""
+        prompt [B, d], chord [B, R, 12] (with ``chord_context``) -> [B, R, d]."""
         B, R = cells.shape[:2]
         if R > self.cfg.max_rows:
             raise ValueError(f"{R} rows exceed the model's max_rows {self.cfg.max_rows}")
@@ -109,5 +114,9 @@ class SAEmbedding(nn.Module):
         bits = (given.long() << torch.arange(N_COLUMNS, device=given.device)).sum(-1)
         x = x + self.row_pos(torch.arange(R, device=cells.device))[None]
         x = x + self.bar(bar_index) + self.block_rank(block_rank(track_id, bar_index)) + self.given_pattern(bits)
+        if self.cfg.chord_context:
+            if chord is None:
+                raise ValueError("a chord_context model needs the sounding chord of every row")
+            x = x + self.chord(chord)
         x = x + (prompt + self.time(timestep_embedding(t, self.cfg.d_model)))[:, None, :]
         return self.drop(self.norm(x))

@@ -16,6 +16,7 @@ from engine.model.attention import LongAxisEncoder
 from engine.model.config import ModelConfig
 from engine.model.embedding import SAEmbedding
 from engine.model.heads import ColumnHeads
+from engine.model.pitch_classes import sounding_chord
 from engine.representation.vocab import N_COLUMNS
 
 
@@ -45,6 +46,8 @@ class SAModel(nn.Module):
         elif isinstance(m, SAEmbedding):
             for table in (m.row_pos, m.bar, m.given_pattern, m.tempo):
                 nn.init.normal_(table.weight, std=0.02)
+            if m.cfg.chord_context:  # heard from the start next to the N(0, 1)-scaled cells
+                nn.init.normal_(m.chord.weight, std=1.0)
             if m.cfg.pitch_classes:  # on the token tables' N(0, 1) scale, or the pitch classes start unheard
                 nn.init.normal_(m.pitch_class.weight, std=1.0)
 
@@ -68,15 +71,23 @@ class SAModel(nn.Module):
         tempo: torch.Tensor,
         instruments: torch.Tensor,
         t: torch.Tensor,
+        known: torch.Tensor | None = None,
     ) -> SAOutput:
         """cells: token ids [B, R, 4] (long) or cell vectors [B, R, 4, e] (float); given [B, R, 4] bool;
         track_id, bar_index [B, R] long; valid [B, R] bool; tempo [B] long; instruments [B, 18] multi-hot
-        (zero row = no prompt); t [B] float diffusion time on a 0-1000 scale."""
+        (zero row = no prompt); t [B] float diffusion time on a 0-1000 scale; known [B, R, 4] the token ids
+        of the cells known so far, MASK elsewhere (needed with ``chord_context`` when cells are vectors)."""
+        chord = None
+        if self.cfg.chord_context:
+            if known is None and cells.is_floating_point():
+                raise ValueError("a chord_context model fed cell vectors needs the known token ids")
+            known = cells if known is None else known
+            chord = sounding_chord(known, bar_index, valid, self.embedding.pc_table)
         if not cells.is_floating_point():
             cells = self.embedding.embed_tokens(cells)
         B, R = cells.shape[:2]
         prompt = self.prompt(tempo, instruments)
-        x = self.embedding(cells, given, track_id, bar_index, t, prompt)
+        x = self.embedding(cells, given, track_id, bar_index, t, prompt, chord)
         x = self.encoder(x, track_id, bar_index, valid)
         hidden = self.to_cells(x).view(B, R, N_COLUMNS, self.cfg.cell_embed_dim)
         return SAOutput(hidden, self.heads.logits_per_column(hidden, prompt))

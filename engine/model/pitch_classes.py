@@ -30,3 +30,26 @@ def pitch_class_table() -> torch.Tensor:
             tones = sorted(chord_pitch_classes(chord[0], chord[1]))
             table[tok, tones] = 1.0 / len(tones)
     return table
+
+
+def sounding_chord(known: torch.Tensor, bar_index: torch.Tensor, valid: torch.Tensor,
+                   table: torch.Tensor) -> torch.Tensor:
+    """float [B, R, 12]: for every row, the pitch classes (``table`` rows) of the chord sounding at its onset.
+
+    ``known`` [B, R, 4] holds the token ids of the cells known so far (MASK elsewhere). The chord of a row is
+    the known chord row of the same bar with the latest onset at or before the row's onset; a row whose
+    onset is not known yet takes the bar's opening chord. Rows of bars with no known chord get zeros.
+    Attention can find this too, but only after learning to; given per row, "which pitches fit here" is a
+    linear read-out that a few hundred CPU steps learn."""
+    from engine.representation.vocab import CHORD_ROW, COL_INSTRUMENT, COL_ONSET, FIRST_CHORD, FIRST_POS
+
+    kind, onset, pitch = known[..., COL_INSTRUMENT], known[..., COL_ONSET], known[..., COL_PITCH]
+    pos = torch.where(onset >= FIRST_POS, onset - FIRST_POS, torch.zeros_like(onset))
+    is_chord = valid & (kind == CHORD_ROW) & (pitch >= FIRST_CHORD)
+    cand = (is_chord[:, None, :] & (bar_index[:, None, :] == bar_index[:, :, None])
+            & (pos[:, None, :] <= pos[:, :, None]))  # [B, row, chord row]
+    score = torch.where(cand, pos[:, None, :], torch.full_like(cand, -1, dtype=pos.dtype))
+    best = score.argmax(-1)  # [B, R]
+    tones = table[pitch]  # [B, R, 12]
+    out = torch.gather(tones, 1, best[..., None].expand(-1, -1, tones.shape[-1]))
+    return out * cand.any(-1, keepdim=True)
