@@ -55,3 +55,6 @@ compare-kinds: deps
 	  $(PY) -m engine train --config configs/compare_kinds_$$k.json --data $(DATA) --out runs/kinds-$$k --stop-after $(COMPARE_STEPS) && \
 	  $(PY) -m engine evaluate --data $(DATA) --model runs/kinds-$$k/$(CKPT) --out runs/kinds-$$k/eval-$(COMPARE_STEPS) $(EVAL_ARGS) --ppl || exit 1; \
 	done
+
+clean-venv:
+	rm -rf .venv

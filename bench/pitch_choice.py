@@ -40,7 +40,7 @@ def pitch_choice(model_dir: Path, data: Path, examples: int, split: str = "valid
     drums = V.category_token("DRUMS")
     sums = dict(cells=0.0, ce=0.0, acc=0.0, pc_acc=0.0, mass=0.0, truth=0.0, with_chord=0.0)
     k = 0
-    while sums["cells"] == 0 or k < examples:
+    while k < examples:
         batch = collate([ds[i] for i in range(k, k + 16)], cfg.max_rows)
         k += 16
         gen = batch.generate
@@ -64,6 +64,8 @@ def pitch_choice(model_dir: Path, data: Path, examples: int, split: str = "valid
         sums["mass"] += (probs * fits).sum(-1)[has].sum().item()
         sums["truth"] += fits.gather(1, (tgt - V.FIRST_PITCH)[:, None])[has].sum().item()
         sums["with_chord"] += has.sum().item()
+    if not sums["cells"]:
+        raise SystemExit(f"{data}: {k} {split} examples held no pitched note to choose; try more --examples")
     n, nc = sums["cells"], max(sums["with_chord"], 1.0)
     return {"examples": float(k), "cells": n, "ce": sums["ce"] / n, "acc": sums["acc"] / n,
             "pc_acc": sums["pc_acc"] / n, "chord_tone_mass": sums["mass"] / nc, "chord_tone_truth": sums["truth"] / nc}

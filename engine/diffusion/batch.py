@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from engine.representation.example import SAExample
-from engine.representation.vocab import N_CATEGORIES, N_COLUMNS, PAD, TEMPO_NULL
+from engine.representation.vocab import MASK, N_CATEGORIES, N_COLUMNS, PAD, TEMPO_NULL
 
 
 @dataclass
@@ -80,8 +80,6 @@ def collate(examples: list[SAExample], max_rows: int) -> SABatch:
 def known_cells(batch: SABatch) -> torch.Tensor:
     """Token ids [B, R, 4] of the given cells, MASK in the generated ones: what a model fed cell vectors
     (embedding diffusion) may know of the table as ids."""
-    from engine.representation.vocab import MASK
-
     return batch.tokens.masked_fill(batch.generate, MASK)
 
 

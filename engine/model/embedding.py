@@ -47,8 +47,9 @@ class SAEmbedding(nn.Module):
         self.cfg = cfg
         # One table per column, MASK included (the absorbing state); also the embedding diffusion's x0.
         self.tokens = nn.ModuleList([nn.Embedding(v, e) for v in COLUMN_SIZES])
-        if cfg.pitch_classes:  # a note and the chords that contain its pitch class share directions
+        if cfg.pitch_classes or cfg.chord_context:
             self.register_buffer("pc_table", pitch_class_table(), persistent=False)
+        if cfg.pitch_classes:  # a note and the chords that contain its pitch class share directions
             self.pitch_class = nn.Linear(12, e, bias=False)
         # "concat": Linear(4e -> d), keeps which column said what. "sum": BERT-style sum of the 4 cells
         # (plus a learned column vector so the columns stay distinguishable), projected if e != d.
@@ -64,8 +65,6 @@ class SAEmbedding(nn.Module):
         # slot; without it a model trained 1,500 steps gave every slot the same P(PAD) = 0.48.
         self.block_rank = nn.Embedding(MAX_BLOCK_RANK, d)
         if cfg.chord_context:  # the chord under the row's onset, as pitch classes
-            if not cfg.pitch_classes:
-                self.register_buffer("pc_table", pitch_class_table(), persistent=False)
             self.chord = nn.Linear(12, d, bias=False)
         self.given_pattern = nn.Embedding(2**N_COLUMNS, d)  # 4 bits per row: which cells are conditions
         # Prompt: tempo class (NULL = unknown/dropped) + instrument multi-hot (all zeros = no prompt).

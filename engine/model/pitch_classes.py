@@ -13,7 +13,17 @@ from __future__ import annotations
 import torch
 
 from engine.analysis.chord_vocab import chord_pitch_classes
-from engine.representation.vocab import COL_PITCH, COLUMN_SIZES, token_chord, token_pitch
+from engine.representation.vocab import (
+    CHORD_ROW,
+    COL_INSTRUMENT,
+    COL_ONSET,
+    COL_PITCH,
+    COLUMN_SIZES,
+    FIRST_CHORD,
+    FIRST_POS,
+    token_chord,
+    token_pitch,
+)
 
 
 def pitch_class_table() -> torch.Tensor:
@@ -41,8 +51,6 @@ def sounding_chord(known: torch.Tensor, bar_index: torch.Tensor, valid: torch.Te
     onset is not known yet takes the bar's opening chord. Rows of bars with no known chord get zeros.
     Attention can find this too, but only after learning to; given per row, "which pitches fit here" is a
     linear read-out that a few hundred CPU steps learn."""
-    from engine.representation.vocab import CHORD_ROW, COL_INSTRUMENT, COL_ONSET, FIRST_CHORD, FIRST_POS
-
     kind, onset, pitch = known[..., COL_INSTRUMENT], known[..., COL_ONSET], known[..., COL_PITCH]
     pos = torch.where(onset >= FIRST_POS, onset - FIRST_POS, torch.zeros_like(onset))
     is_chord = valid & (kind == CHORD_ROW) & (pitch >= FIRST_CHORD)
