@@ -94,6 +94,18 @@ def _check_vocab(saved: dict[str, object]) -> None:
             raise CheckpointError(f"the model's vocabulary {key} is {value}, this program's is {expected}")
 
 
+def _read_weights(d: Path, info: dict[str, object]) -> dict[str, torch.Tensor]:
+    weights = d / WEIGHTS
+    if not weights.is_file():
+        raise CheckpointError(f"{d} has no {WEIGHTS}")
+    if info.get("weights_sha256") != _sha256(weights):
+        raise CheckpointError(f"{weights} does not match {CONFIG} (the folder mixes files from two saves)")
+    try:
+        return load_file(str(weights))
+    except (SafetensorError, OSError) as e:
+        raise CheckpointError(f"cannot read {weights}: {e}") from e
+
+
 def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> tuple[SAModel, ModelConfig]:
     """Rebuild the model of a checkpoint folder (eval mode). Any mismatch raises CheckpointError."""
     d = Path(directory)
@@ -103,22 +115,37 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
         cfg = ModelConfig.from_dict(info["model"])  # type: ignore[arg-type]
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"the model config in {d / CONFIG} is invalid: {e}") from e
-    weights = d / WEIGHTS
-    if not weights.is_file():
-        raise CheckpointError(f"{d} has no {WEIGHTS}")
-    if info.get("weights_sha256") != _sha256(weights):
-        raise CheckpointError(f"{weights} does not match {CONFIG} (the folder mixes files from two saves)")
-    try:
-        state = load_file(str(weights))
-    except (SafetensorError, OSError) as e:
-        raise CheckpointError(f"cannot read {weights}: {e}") from e
+    state = _read_weights(d, info)
     model = SAModel(cfg)
     expected = model.state_dict()
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     if missing or unexpected:
-        raise CheckpointError(f"{weights} does not fit this model: missing {missing[:5]}, unexpected {unexpected[:5]}")
+        raise CheckpointError(f"{d / WEIGHTS} does not fit this model: missing {missing[:5]}, unexpected {unexpected[:5]}")
     wrong = [k for k in expected if expected[k].shape != state[k].shape]
     if wrong:
-        raise CheckpointError(f"{weights} has tensors of the wrong shape: {wrong[:5]}")
+        raise CheckpointError(f"{d / WEIGHTS} has tensors of the wrong shape: {wrong[:5]}")
     model.load_state_dict(state, strict=True)
     return model.to(device).eval(), cfg
+
+
+def init_weights_from(model: SAModel, directory: str | Path) -> list[str]:
+    """Copy a checkpoint's weights into ``model`` to continue training it with new parts (a model option
+    turned on, e.g. ``rhythm_context``). Every tensor of the checkpoint must exist in ``model`` with the
+    same shape; tensors the checkpoint lacks keep their initial values (the new options zero-initialise
+    theirs, so the continued model starts as the checkpoint's). Returns the names of those new tensors."""
+    d = Path(directory)
+    info = read_checkpoint_info(d)
+    _check_vocab(info.get("vocab") or {})  # type: ignore[arg-type]
+    saved_kind = info.get("diffusion")
+    if saved_kind != model.cfg.diffusion:
+        raise CheckpointError(f"{d} holds a {saved_kind} diffusion model; this run trains {model.cfg.diffusion}")
+    state = _read_weights(d, info)
+    expected = model.state_dict()
+    unexpected = sorted(set(state) - set(expected))
+    if unexpected:
+        raise CheckpointError(f"{d / WEIGHTS} has tensors this model lacks: {unexpected[:5]}")
+    wrong = [k for k in state if expected[k].shape != state[k].shape]
+    if wrong:
+        raise CheckpointError(f"{d / WEIGHTS} has tensors of another shape than this model's: {wrong[:5]}")
+    model.load_state_dict(state, strict=False)
+    return sorted(set(expected) - set(state))

@@ -33,6 +33,9 @@ class ModelConfig:
     pitch_classes: bool = False
     # Each row also gets the pitch classes of the chord sounding at its onset (pitch_classes.sounding_chord).
     chord_context: bool = False
+    # Each row also gets the onsets of its track in the bars around it, and the onset head may copy them
+    # (rhythm.neighbour_onsets). Zero-initialised, so a model trained without it can go on training with it.
+    rhythm_context: bool = False
     max_rows: int = 256
     max_bars: int = 64
     # Diffusion process ("absorbing" = masked discrete diffusion, "embedding" = DiffuSeq-style Gaussian).

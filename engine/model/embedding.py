@@ -15,6 +15,7 @@ from torch import nn
 
 from engine.model.config import ModelConfig
 from engine.model.pitch_classes import pitch_class_table
+from engine.model.rhythm import BAR_OFFSETS, N_POSITIONS
 from engine.representation.vocab import COL_PITCH, COLUMN_SIZES, N_CATEGORIES, N_COLUMNS, TEMPO_TOKENS
 
 
@@ -66,6 +67,8 @@ class SAEmbedding(nn.Module):
         self.block_rank = nn.Embedding(MAX_BLOCK_RANK, d)
         if cfg.chord_context:  # the chord under the row's onset, as pitch classes
             self.chord = nn.Linear(12, d, bias=False)
+        if cfg.rhythm_context:  # the track's onsets in the bars around the row
+            self.rhythm = nn.Linear(len(BAR_OFFSETS) * N_POSITIONS, d, bias=False)
         self.given_pattern = nn.Embedding(2**N_COLUMNS, d)  # 4 bits per row: which cells are conditions
         # Prompt: tempo class (NULL = unknown/dropped) + instrument multi-hot (all zeros = no prompt).
         self.tempo = nn.Embedding(len(TEMPO_TOKENS), d)
@@ -97,9 +100,11 @@ class SAEmbedding(nn.Module):
         t: torch.Tensor,
         prompt: torch.Tensor,
         chord: torch.Tensor | None = None,
+        rhythm: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """cells [B, R, 4, e], given [B, R, 4] bool, track_id and bar_index [B, R], t [B] float,
-        prompt [B, d], chord [B, R, 12] (with ``chord_context``) -> [B, R, d]."""
+        prompt [B, d], chord [B, R, 12] (with ``chord_context``), rhythm [B, R, O, P] (with
+        ``rhythm_context``) -> [B, R, d]."""
         B, R = cells.shape[:2]
         if R > self.cfg.max_rows:
             raise ValueError(f"{R} rows exceed the model's max_rows {self.cfg.max_rows}")
@@ -117,5 +122,9 @@ class SAEmbedding(nn.Module):
             if chord is None:
                 raise ValueError("a chord_context model needs the sounding chord of every row")
             x = x + self.chord(chord)
+        if self.cfg.rhythm_context:
+            if rhythm is None:
+                raise ValueError("a rhythm_context model needs the neighbouring onsets of every row")
+            x = x + self.rhythm(rhythm.flatten(2))
         x = x + (prompt + self.time(timestep_embedding(t, self.cfg.d_model)))[:, None, :]
         return self.drop(self.norm(x))

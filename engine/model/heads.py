@@ -14,11 +14,14 @@ from torch import nn
 
 from engine.model.config import ModelConfig
 from engine.model.pitch_classes import pitch_class_table
+from engine.model.rhythm import BAR_OFFSETS
 from engine.representation.vocab import (
     COL_INSTRUMENT,
+    COL_ONSET,
     COL_PITCH,
     COLUMN_OFFSETS,
     COLUMN_SIZES,
+    FIRST_POS,
     GLOBAL_SIZE,
     MASK,
     N_COLUMNS,
@@ -34,9 +37,14 @@ class ColumnHeads(nn.Module):
         if cfg.pitch_classes:  # one 12-way score shared by every octave of a pitch class (and by chords)
             self.register_buffer("pc_table", pitch_class_table(), persistent=False)
             self.pitch_class = nn.Linear(cfg.cell_embed_dim, 12, bias=False)
+        self.rhythm_context = cfg.rhythm_context
+        if cfg.rhythm_context:  # per row, how much to favour each neighbouring bar's onsets
+            self.rhythm_gate = nn.Linear(cfg.cell_embed_dim, len(BAR_OFFSETS))
 
-    def logits_per_column(self, h: torch.Tensor, prompt: torch.Tensor) -> list[torch.Tensor]:
-        """Per-cell hidden [B, R, 4, e] and prompt [B, d] -> [B, R, V_c] for each column, MASK = -inf."""
+    def logits_per_column(self, h: torch.Tensor, prompt: torch.Tensor,
+                          rhythm: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Per-cell hidden [B, R, 4, e] and prompt [B, d] -> [B, R, V_c] for each column, MASK = -inf.
+        ``rhythm`` [B, R, O, P]: the neighbouring onsets (``rhythm_context``; None rounds without them)."""
         out = []
         for c in range(N_COLUMNS):
             x = h[..., c, :]
@@ -45,6 +53,9 @@ class ColumnHeads(nn.Module):
             logits = self.proj[c](x)
             if c == COL_PITCH and self.pitch_classes:
                 logits = logits + self.pitch_class(x) @ self.pc_table.T
+            if c == COL_ONSET and rhythm is not None and self.rhythm_context:
+                copy = torch.einsum("bro,brop->brp", self.rhythm_gate(x), rhythm.to(x.dtype))
+                logits = torch.cat([logits[..., :FIRST_POS], logits[..., FIRST_POS:] + copy], dim=-1)
             logits[..., MASK] = float("-inf")
             out.append(logits)
         return out

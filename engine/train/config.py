@@ -45,6 +45,9 @@ class TrainConfig:
     num_workers: int = 0  # DataLoader worker processes
     deterministic: bool = True  # torch.use_deterministic_algorithms (warn-only)
     transpose: bool = False  # move each training example to a random key (validation examples stay put)
+    # A checkpoint folder whose weights start the run (continued training with a new model option on);
+    # "" = random initialisation. Resuming a run folder restores its own checkpoint instead.
+    init_from: str = ""
 
     def __post_init__(self) -> None:
         if self.model not in PRESETS:

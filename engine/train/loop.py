@@ -27,7 +27,7 @@ from safetensors.torch import load_file
 
 from engine.data.shards import SongStore, TrainingExamples
 from engine.diffusion import SABatch, collate, make_diffusion
-from engine.model.checkpoint import WEIGHTS, save_checkpoint
+from engine.model.checkpoint import WEIGHTS, init_weights_from, save_checkpoint
 from engine.model.network import SAModel
 from engine.train.config import TrainConfig, updated
 from engine.train.distributed import DDP, DistInfo, barrier, cleanup_distributed, init_distributed
@@ -160,6 +160,10 @@ def train(cfg: TrainConfig, data: str | Path, out: str | Path, *, device: str | 
         mcfg = cfg.model_config()
         _seed_everything(cfg.seed)  # same initial weights on every rank
         model = SAModel(mcfg).to(dev)
+        if cfg.init_from:
+            new = init_weights_from(model, cfg.init_from)
+            if info.is_main and progress:
+                print(f"weights from {cfg.init_from}; new: {', '.join(new) or 'none'}", flush=True)
         ema = EMA(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
         diffusion = make_diffusion(mcfg)
         loss_fn = loss_fn or diffusion.loss
