@@ -253,3 +253,43 @@ def test_tiny_model_overfits_one_song_and_reproduces_the_hidden_track(kind: str)
     gen = one.generate
     acc = (out[gen] == one.tokens[gen]).float().mean().item()
     assert acc >= 0.95, f"{kind}: reproduced {acc:.0%} of the hidden track's cells"
+
+
+def _row_logits(n_rows: int, p_pad: float) -> list[torch.Tensor]:
+    """Logits for n_rows note slots whose onset, pitch and duration each say PAD with probability p_pad
+    (the rest spread evenly over the column's other classes, MASK excluded)."""
+    out = []
+    for c, size in enumerate(V.COLUMN_SIZES):
+        probs = torch.full((size,), (1 - p_pad) / (size - 2))
+        probs[V.PAD], probs[V.MASK] = (p_pad if c else 0.0), 0.0
+        if c == 0:
+            probs = torch.zeros(size)
+            probs[V.category_token("PIANO")] = 1.0
+        out.append(probs.log().expand(1, n_rows, size).clone())
+    return out
+
+
+def test_a_slot_is_emptied_once_with_the_models_probability() -> None:
+    """Each of a row's three cells says PAD with p = 0.4. Drawn cell by cell, 1 - 0.6^3 = 0.78 of the
+    rows get a PAD somewhere (and the sampler empties such rows); tied, 0.4 of them are empty, and every
+    row is either PAD in all three cells or in none."""
+    from engine.diffusion.absorbing import draw_cells
+
+    n = 20_000
+    logits = _row_logits(n, 0.4)
+    pending = torch.ones(1, n, 4, dtype=torch.bool)
+    pending[..., 0] = False
+    gen = torch.Generator().manual_seed(0)
+    untied, _ = draw_cells(logits, pending, 1.0, gen, tie_empty_rows=False)
+    assert (untied[0, :, 1:] == V.PAD).any(-1).float().mean().item() == pytest.approx(0.784, abs=0.02)
+    tied, logp = draw_cells(logits, pending, 1.0, gen)
+    pad = tied[0, :, 1:] == V.PAD
+    assert pad.float().mean().item() == pytest.approx(0.4, abs=0.02)
+    assert torch.equal(pad.all(-1), pad.any(-1))
+    assert torch.allclose(logp[0, pad.all(-1), 1], torch.full((1,), math.log(0.4)))
+    # A row whose PAD is ruled out (it already holds a note) is never emptied; argmax at temperature 0.
+    logits[2][..., V.PAD] = float("-inf")
+    only_pitch = torch.zeros_like(pending)
+    only_pitch[..., 2] = True
+    assert (draw_cells(logits, only_pitch, 1.0, gen)[0][0, :, 2] != V.PAD).all()
+    assert (draw_cells(_row_logits(4, 0.6), pending[:, :4], 0.0, gen)[0][0, :, 1:] == V.PAD).all()

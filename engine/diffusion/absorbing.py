@@ -29,7 +29,7 @@ from engine.diffusion.base import (
 from engine.diffusion.batch import SABatch
 from engine.diffusion.constraints import commit_consistently, constrain
 from engine.model.network import SAModel
-from engine.representation.vocab import MASK, N_COLUMNS
+from engine.representation.vocab import MASK, N_COLUMNS, PAD
 
 
 def masked_fraction(masked: torch.Tensor, generate: torch.Tensor) -> torch.Tensor:
@@ -40,6 +40,7 @@ def masked_fraction(masked: torch.Tensor, generate: torch.Tensor) -> torch.Tenso
 
 class AbsorbingDiffusion(Diffusion):
     kind = "absorbing"
+    tie_empty_rows = True  # one "note or empty slot" draw per row (draw_cells); False: each cell on its own
 
     def loss(
         self, model: SAModel, batch: SABatch, generator: torch.Generator | None = None
@@ -90,7 +91,7 @@ class AbsorbingDiffusion(Diffusion):
                 check_cancel(cancel)
                 out = guided_forward(model, tokens, batch, masked_fraction(masked, gen), guidance)
                 logits = constrain(out.logits, batch, tokens, masked)
-                sampled, logp = self._draw(logits, temperature, generator)
+                sampled, logp = self._draw(logits, masked, temperature, generator)
                 keep = torch.floor(n_gen * math.cos(math.pi / 2 * (s + 1) / steps)).long()
                 keep = keep if s < steps - 1 else torch.zeros_like(keep)
                 n_commit = (masked.flatten(1).sum(1) - keep).clamp(min=0)
@@ -104,23 +105,65 @@ class AbsorbingDiffusion(Diffusion):
                     progress(s + 1, steps)
             if masked.any():  # cells a row's content decision left open at the last step: no extra model call
                 logits = constrain(out.logits, batch, tokens, masked)
-                sampled, logp = self._draw(logits, temperature, generator)
+                sampled, logp = self._draw(logits, masked, temperature, generator)
                 tokens, masked = commit_consistently(tokens, masked, sampled, logp, masked, batch)
         return tokens
 
-    @staticmethod
     def _draw(
-        logits: list[torch.Tensor], temperature: float, generator: torch.Generator | None
+        self, logits: list[torch.Tensor], pending: torch.Tensor, temperature: float, generator: torch.Generator | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Sample one token per cell (Gumbel-max at `temperature`) -> (tokens, their log-probabilities)."""
-        tokens, logps = [], []
-        for lg in logits:
-            lg = lg.float()
-            if temperature > 0:
-                u = torch.rand(lg.shape, generator=generator, device=lg.device).clamp_(1e-10, 1.0)
-                tok = (lg / temperature - torch.log(-torch.log(u))).argmax(-1)
-            else:
-                tok = lg.argmax(-1)
+        """Sample one token per cell -> (tokens, their log-probabilities); see ``draw_cells``."""
+        return draw_cells(logits, pending, temperature, generator, tie_empty_rows=self.tie_empty_rows)
+
+
+def _gumbel_argmax(lg: torch.Tensor, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
+    if temperature <= 0:
+        return lg.argmax(-1)
+    u = torch.rand(lg.shape, generator=generator, device=lg.device).clamp_(1e-10, 1.0)
+    return (lg / temperature - torch.log(-torch.log(u))).argmax(-1)
+
+
+def draw_cells(
+    logits: list[torch.Tensor], pending: torch.Tensor, temperature: float, generator: torch.Generator | None,
+    tie_empty_rows: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One token per cell (Gumbel-max at ``temperature``; 0 = argmax) and its log-probability.
+
+    "Is this slot a note or empty?" is one question per row, but onset, pitch and duration each have a PAD
+    class. Drawn cell by cell, a row whose cells each say PAD with probability p gets at least one PAD
+    draw with probability 1 - (1 - p)^3, and a PAD draw (one sharp class) is usually more confident than a
+    content draw (one of many), so it is committed first and empties the row: the old sampler emptied
+    about 0.78 of the rows the model thought 0.4 likely to be empty, and made 26 % fewer notes than the
+    songs have. With ``tie_empty_rows`` each row draws "empty" once, with the mean PAD probability of its
+    pending onset/pitch/duration cells; an empty row gets PAD in those cells (log-probability log p), a
+    note row draws each cell with PAD excluded (log(1 - p) + its log-probability among the rest)."""
+    tokens, logps = [], []
+    body = range(1, len(logits))
+    if tie_empty_rows:
+        pads = []
+        for c in body:
+            lp = (logits[c].float() / max(temperature, 1e-6)).log_softmax(-1)[..., PAD].exp()
+            pads.append(torch.where(pending[..., c], lp, torch.full_like(lp, float("nan"))))
+        p_row = torch.stack(pads, -1).nanmean(-1).nan_to_num(0.0).clamp(0.0, 1.0)  # [B, R]
+        if temperature > 0:
+            empty = torch.rand(p_row.shape, generator=generator, device=p_row.device) < p_row
+        else:
+            empty = p_row > 0.5
+    for c, lg in enumerate(logits):
+        lg = lg.float()
+        if not tie_empty_rows or c == 0:
+            tok = _gumbel_argmax(lg, temperature, generator)
             tokens.append(tok)
             logps.append(lg.log_softmax(-1).gather(-1, tok[..., None])[..., 0])
-        return torch.stack(tokens, -1), torch.stack(logps, -1)
+            continue
+        no_pad = lg.clone()
+        no_pad[..., PAD] = float("-inf")
+        tok = _gumbel_argmax(no_pad, temperature, generator)
+        content_lp = no_pad.log_softmax(-1).gather(-1, tok[..., None])[..., 0].nan_to_num(float("-inf"))
+        pad_ok = torch.isfinite(lg[..., PAD])
+        use_pad = (empty & pad_ok) | torch.isneginf(content_lp)  # a cell with nothing but PAD allowed
+        tok = torch.where(use_pad, torch.full_like(tok, PAD), tok)
+        lp = torch.where(use_pad, torch.log(p_row.clamp(min=1e-12)), torch.log1p(-p_row.clamp(max=1 - 1e-6)) + content_lp)
+        tokens.append(tok)
+        logps.append(lp)
+    return torch.stack(tokens, -1), torch.stack(logps, -1)
