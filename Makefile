@@ -33,17 +33,19 @@ bench: deps
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.editor_speed
 	$(PY) -m bench.fuzz_midi
 
-# Rebuild the bundled default model: POP909 + MMA band layers, the CPU training config, then copy the
-# EMA weights into resources/models/default (the model card there says how the shipped one was made).
+# Rebuild the bundled default model: POP909 + MMA band layers, the CPU training config (2,400 steps), then
+# 1,200 more steps from its EMA weights (configs/train_cpu_continue.json), and copy the final EMA weights
+# into resources/models/default (the model card there says how the shipped one was made).
 model:
 	WITH_MMA=1 bash packaging/install-deps.sh
 	$(PY) -m engine dataset build --pop909 --out $(DATA) --workers $(JOBS) --seed 0 --mma-grooves 2
 	$(PY) -m engine train --config configs/train_cpu_default.json --data $(DATA) --out $(RUN)
+	$(PY) -m engine train --config configs/train_cpu_continue.json --set init_from=$(RUN)/model --data $(DATA) --out $(RUN)-continued
 	mkdir -p resources/models/default
-	cp $(RUN)/model/model.safetensors $(RUN)/model/config.json resources/models/default/
-	$(PY) -m engine evaluate --data $(DATA) --model resources/models/default --out $(RUN)/eval $(EVAL_ARGS) --ppl
+	cp $(RUN)-continued/model/model.safetensors $(RUN)-continued/model/config.json resources/models/default/
+	$(PY) -m engine evaluate --data $(DATA) --model resources/models/default --out $(RUN)-continued/eval $(EVAL_ARGS) --ppl
 	test -d $(REAL) || $(PY) -m engine dataset build $(REAL_FOLDERS) --out $(REAL) --workers $(JOBS)
-	$(PY) -m engine evaluate --data $(REAL) --split valid --model resources/models/default --out $(RUN)/eval-real-band $(EVAL_ARGS) --ppl
+	$(PY) -m engine evaluate --data $(REAL) --split valid --model resources/models/default --out $(RUN)-continued/eval-real-band $(EVAL_ARGS) --ppl
 
 # The model card's comparison of the two diffusion kinds at one budget: the same data, network
 # (pitch classes, no chord context), schedule and seed, COMPARE_STEPS steps each, both EMA checkpoints of

@@ -10,6 +10,11 @@ directly, as a multi-hot over bar positions per bar offset, and the onset head m
 
 Only *known* cells count (given ones and, in absorbing sampling, those committed so far), so the feature
 looks the same in training (random masks) and in sampling, and fills in as a region is decided.
+
+Measured (model card): continuing the default's training for 1,200 CPU steps with this option gave the same
+validation groove similarity and perplexity as 1,200 steps without it (0.902 vs 0.904 overall, span 0.913
+vs 0.914; PPL 2.765 vs 2.769), and its onset gate stayed near zero, so the shipped model does not use it.
+It is kept as an option for longer (GPU) runs, where it has not been tried.
 """
 
 from __future__ import annotations
