@@ -47,15 +47,16 @@ model:
 	test -d $(REAL) || $(PY) -m engine dataset build $(REAL_FOLDERS) --out $(REAL) --workers $(JOBS)
 	$(PY) -m engine evaluate --data $(REAL) --split valid --model resources/models/default --out $(RUN)-continued/eval-real-band $(EVAL_ARGS) --ppl
 
-# The model card's comparison of the two diffusion kinds at one budget: the same data, network
-# (pitch classes, no chord context), schedule and seed, COMPARE_STEPS steps each, both EMA checkpoints of
-# that step evaluated on the same test regions.
+# The model card's comparison of the two diffusion kinds at one budget: the same data, network, schedule
+# and seed, COMPARE_STEPS steps each, both EMA checkpoints of that step evaluated on the same test regions.
+# KINDS_NET= compares them with pitch classes only; KINDS_NET=_chord with the default's chord context too.
 COMPARE_STEPS ?= 1000
+KINDS_NET ?=
 CKPT = checkpoints/step-$(shell printf '%08d' $(COMPARE_STEPS))/ema
 compare-kinds: deps
 	for k in absorbing embedding; do \
-	  $(PY) -m engine train --config configs/compare_kinds_$$k.json --data $(DATA) --out runs/kinds-$$k --stop-after $(COMPARE_STEPS) && \
-	  $(PY) -m engine evaluate --data $(DATA) --model runs/kinds-$$k/$(CKPT) --out runs/kinds-$$k/eval-$(COMPARE_STEPS) $(EVAL_ARGS) --ppl || exit 1; \
+	  $(PY) -m engine train --config configs/compare_kinds$(KINDS_NET)_$$k.json --data $(DATA) --out runs/kinds$(KINDS_NET)-$$k --stop-after $(COMPARE_STEPS) && \
+	  $(PY) -m engine evaluate --data $(DATA) --model runs/kinds$(KINDS_NET)-$$k/$(CKPT) --out runs/kinds$(KINDS_NET)-$$k/eval-$(COMPARE_STEPS) $(EVAL_ARGS) --ppl || exit 1; \
 	done
 
 clean-venv:
