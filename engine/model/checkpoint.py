@@ -94,14 +94,17 @@ def _check_vocab(saved: dict[str, object]) -> None:
             raise CheckpointError(f"the model's vocabulary {key} is {value}, this program's is {expected}")
 
 
-def _read_weights(d: Path, info: dict[str, object]) -> dict[str, torch.Tensor]:
+def _read_checked(d: Path) -> tuple[dict[str, object], dict[str, torch.Tensor]]:
+    """(config.json, weights) of a checkpoint folder whose vocabulary and weights hash check out."""
+    info = read_checkpoint_info(d)
+    _check_vocab(info.get("vocab") or {})  # type: ignore[arg-type]
     weights = d / WEIGHTS
     if not weights.is_file():
         raise CheckpointError(f"{d} has no {WEIGHTS}")
     if info.get("weights_sha256") != _sha256(weights):
         raise CheckpointError(f"{weights} does not match {CONFIG} (the folder mixes files from two saves)")
     try:
-        return load_file(str(weights))
+        return info, load_file(str(weights))
     except (SafetensorError, OSError) as e:
         raise CheckpointError(f"cannot read {weights}: {e}") from e
 
@@ -109,13 +112,11 @@ def _read_weights(d: Path, info: dict[str, object]) -> dict[str, torch.Tensor]:
 def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> tuple[SAModel, ModelConfig]:
     """Rebuild the model of a checkpoint folder (eval mode). Any mismatch raises CheckpointError."""
     d = Path(directory)
-    info = read_checkpoint_info(d)
-    _check_vocab(info.get("vocab") or {})  # type: ignore[arg-type]
+    info, state = _read_checked(d)
     try:
         cfg = ModelConfig.from_dict(info["model"])  # type: ignore[arg-type]
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"the model config in {d / CONFIG} is invalid: {e}") from e
-    state = _read_weights(d, info)
     model = SAModel(cfg)
     expected = model.state_dict()
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
@@ -134,12 +135,10 @@ def init_weights_from(model: SAModel, directory: str | Path) -> list[str]:
     same shape; tensors the checkpoint lacks keep their initial values (the new options zero-initialise
     theirs, so the continued model starts as the checkpoint's). Returns the names of those new tensors."""
     d = Path(directory)
-    info = read_checkpoint_info(d)
-    _check_vocab(info.get("vocab") or {})  # type: ignore[arg-type]
+    info, state = _read_checked(d)
     saved_kind = info.get("diffusion")
     if saved_kind != model.cfg.diffusion:
         raise CheckpointError(f"{d} holds a {saved_kind} diffusion model; this run trains {model.cfg.diffusion}")
-    state = _read_weights(d, info)
     expected = model.state_dict()
     unexpected = sorted(set(state) - set(expected))
     if unexpected:
