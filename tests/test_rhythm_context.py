@@ -1,9 +1,9 @@
 """Rhythm context (ModelConfig.rhythm_context): the onsets a row's track plays in neighbouring bars, and
-continuing a trained model's training with it (TrainConfig.init_from)."""
+loading a trained model's weights into one with the option (init_weights_from; the training loop's
+``init_from`` is tested in test_training.py)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,9 +15,7 @@ from engine.model import ModelConfig, SAModel
 from engine.model.checkpoint import init_weights_from, load_checkpoint, save_checkpoint
 from engine.model.rhythm import BAR_OFFSETS, N_POSITIONS, neighbour_onsets
 from engine.representation import vocab as V
-from engine.train.loop import train
 from tests.test_model import random_example, run
-from tests.test_training import TINY, tiny_data  # noqa: F401  (module fixture)
 
 torch.set_num_threads(1)
 PREV, NEXT = BAR_OFFSETS.index(-1), BAR_OFFSETS.index(1)
@@ -116,23 +114,3 @@ def test_both_diffusions_train_and_sample_with_rhythm_context(kind: str) -> None
         assert model.heads.rhythm_gate.weight.grad.abs().sum() > 0
     tokens = diffusion.sample(model, b, steps=2, guidance=1.5, generator=torch.Generator().manual_seed(0))
     assert torch.equal(tokens[b.given], b.tokens[b.given])
-
-
-def test_training_continues_from_a_checkpoint_with_a_new_option(tiny_data: Path, tmp_path: Path) -> None:  # noqa: F811
-    base = replace(TINY, steps=2, eval_every=100)
-    train(base, tiny_data, tmp_path / "base", device="cpu", progress=False)
-    # lr 0: the run must end with exactly the checkpoint's weights (a fresh start would not).
-    frozen = replace(base, lr=0.0, model_overrides={"rhythm_context": True}, init_from=str(tmp_path / "base/model"))
-    train(frozen, tiny_data, tmp_path / "frozen", device="cpu", progress=False)
-    start, _ = load_checkpoint(tmp_path / "base/model")
-    kept, cfg = load_checkpoint(tmp_path / "frozen/model")
-    assert cfg.rhythm_context
-    a, b = start.state_dict(), kept.state_dict()
-    assert all(torch.equal(a[k], b[k]) for k in a)
-    fresh = replace(frozen, init_from="")
-    train(fresh, tiny_data, tmp_path / "fresh", device="cpu", progress=False)
-    c = load_checkpoint(tmp_path / "fresh/model")[0].state_dict()
-    assert any(not torch.equal(a[k], c[k]) for k in a)
-    with pytest.raises(CheckpointError):
-        train(replace(frozen, init_from=str(tmp_path / "nowhere")), tiny_data, tmp_path / "x", device="cpu",
-              progress=False)

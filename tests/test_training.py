@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from safetensors.torch import load_file, save_file
 
 from engine.data.build import dataset_main
 from engine.diffusion import SABatch
+from engine.errors import CheckpointError
 from engine.model.checkpoint import load_checkpoint
 from engine.representation.vocab import MASK, N_COLUMNS
 from engine.train.config import TrainConfig
@@ -164,3 +167,26 @@ def test_cli_writes_csv_log_and_loadable_checkpoints(tiny_data: Path, tmp_path: 
         assert mcfg.max_rows == 64 and model.num_parameters() > 0
     rc = train_main(["--data", str(tiny_data), "--out", str(tmp_path / "bad"), "--set", "amp=fp32"])
     assert rc == 2 and "amp" in capsys.readouterr().out
+
+
+def test_training_continues_from_a_checkpoint_with_a_new_option(tiny_data: Path, tmp_path: Path) -> None:
+    base = replace(TINY, steps=2, eval_every=100)
+    train(base, tiny_data, tmp_path / "base", device="cpu", progress=False)
+    # lr 0: the run must end with exactly the checkpoint's weights (a fresh start would not).
+    frozen = replace(base, lr=0.0, model_overrides={"rhythm_context": True}, init_from=str(tmp_path / "base/model"))
+    train(frozen, tiny_data, tmp_path / "frozen", device="cpu", progress=False)
+    start, _ = load_checkpoint(tmp_path / "base/model")
+    kept, cfg = load_checkpoint(tmp_path / "frozen/model")
+    assert cfg.rhythm_context
+    a, b = start.state_dict(), kept.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    fresh = replace(frozen, init_from="")
+    train(fresh, tiny_data, tmp_path / "fresh", device="cpu", progress=False)
+    c = load_checkpoint(tmp_path / "fresh/model")[0].state_dict()
+    assert any(not torch.equal(a[k], c[k]) for k in a)
+    with pytest.raises(CheckpointError):
+        train(replace(frozen, init_from=str(tmp_path / "nowhere")), tiny_data, tmp_path / "x", device="cpu",
+              progress=False)
+    # Resuming restores the run's own checkpoint and never reads init_from again (it may be gone by then).
+    shutil.rmtree(tmp_path / "base/model")
+    assert train(frozen, tiny_data, tmp_path / "frozen", device="cpu", progress=False).step == frozen.steps

@@ -160,7 +160,8 @@ def train(cfg: TrainConfig, data: str | Path, out: str | Path, *, device: str | 
         mcfg = cfg.model_config()
         _seed_everything(cfg.seed)  # same initial weights on every rank
         model = SAModel(mcfg).to(dev)
-        if cfg.init_from:
+        ckpt = latest_checkpoint(out) if resume else None
+        if cfg.init_from and ckpt is None:  # a resumed run restores its own weights below
             new = init_weights_from(model, cfg.init_from)
             if info.is_main and progress:
                 print(f"weights from {cfg.init_from}; new: {', '.join(new) or 'none'}", flush=True)
@@ -178,7 +179,6 @@ def train(cfg: TrainConfig, data: str | Path, out: str | Path, *, device: str | 
         loss_gen = torch.Generator(device=dev).manual_seed(cfg.seed * 1_000 + 2 + info.rank)
 
         start = 0
-        ckpt = latest_checkpoint(out) if resume else None
         if ckpt is not None:
             start = _restore(ckpt, cfg, model, ema, opt, scaler, loss_gen, info, dev)
         elif info.is_main:
