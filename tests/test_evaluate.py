@@ -4,6 +4,7 @@ tiny dataset written by the test (with an untrained tiny checkpoint and without 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -230,6 +231,15 @@ def test_evaluate_cli_with_a_tiny_model(tiny_dataset: Path, tmp_path: Path) -> N
     ppl = json.loads((out2 / "results.json").read_text())["perplexity"]
     assert ppl["val_ppl"] > 1.0 and np.isfinite(ppl["val_loss"])
     assert "perplexity" in (out2 / "results.md").read_text()
+
+    # The same weights inside a training run folder (whose own seed is 7) are scored on the same masks.
+    run = tmp_path / "run"
+    shutil.copytree(ckpt, run / "model")
+    (run / "train_config.json").write_text(json.dumps({"seed": 7}))
+    out3 = tmp_path / "eval_run"
+    assert evaluate_main(["--data", str(valid), "--model", str(run / "model"), "--out", str(out3), "--split", "valid",
+                          "--tasks", "melody", "--steps", "1", "--quiet", "--ppl", "--no-plots"]) == 0
+    assert json.loads((out3 / "results.json").read_text())["perplexity"] == ppl
 
 
 def test_evaluate_cli_rejects_bad_arguments(tiny_dataset: Path, tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
 import sys
 import time
@@ -74,20 +73,15 @@ def _mean_metrics(runs: list[dict[str, float]]) -> dict[str, float]:
     return out
 
 
-def validation_perplexity(model_dir: Path, data: Path, infill_model) -> dict[str, float]:  # noqa: ANN001
-    """Token perplexity on the training code's own fixed, seeded validation masks (``train.loop``), so the
-    figure is the one the training log reports for these weights. The run's seed is read from a
-    ``train_config.json`` next to the checkpoint when there is one."""
+def validation_perplexity(data: Path, infill_model, seed: int = 0) -> dict[str, float]:  # noqa: ANN001
+    """Token perplexity on the training code's fixed validation masks (``train.loop``), drawn with the
+    evaluation's ``seed`` rather than the training run's, so that every model evaluated with one seed is
+    scored on the very same masks (a training log's figures use its own run's seed and may differ)."""
 
     from engine.train.config import TrainConfig
     from engine.train.loop import _val_batches
     from engine.train.loop import evaluate as validate
 
-    seed = 0
-    for folder in (model_dir, model_dir.parent, model_dir.parent.parent):
-        if (folder / "train_config.json").is_file():
-            seed = int(json.loads((folder / "train_config.json").read_text()).get("seed", 0))
-            break
     mcfg = infill_model.config
     cfg = TrainConfig(max_rows=int(mcfg.max_rows), diffusion=mcfg.diffusion, seed=seed)
     batches = _val_batches(data, cfg, int(mcfg.max_bars))
@@ -169,7 +163,7 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
                 result.add_counts(case.task, name, RegionCounts.of(region_notes(out, song.grid, tracks, sel.start_bar, sel.end_bar), tonic))
             result.cases.append(CaseResult(method=name, metrics=_mean_metrics(runs), **base))
     if model is not None and opts.ppl:
-        result.perplexity = validation_perplexity(Path(opts.model), Path(opts.data), model)
+        result.perplexity = validation_perplexity(Path(opts.data), model, opts.seed)
     result.skipped = plan.skipped
     result.seconds = time.perf_counter() - t_start
     result.seconds_per_method = seconds

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from engine.evaluate.metrics import MAX_BIN, METRICS, RegionCounts
+from engine.evaluate.paired import TRUTH, Advantage, advantages
 
-TRUTH = "ground_truth"
 OVERALL = "overall"
 # Pitch classes relative to each song's tonic (the figures pool songs in different keys).
 DEGREES: tuple[str, ...] = ("1", "b2", "2", "b3", "3", "4", "#4", "5", "b6", "6", "b7", "7")
@@ -83,6 +83,14 @@ class EvaluationResult:
                 out[task][method] = {m.name: Summary.of([c.metrics.get(m.name, float("nan")) for c in mine]) for m in METRICS}
         return out
 
+    def advantages(self) -> dict[str, dict[str, dict[str, Advantage]]]:
+        """task (and 'overall') -> baseline -> metric -> the model's paired advantage (``paired.py``);
+        empty without a model."""
+        if "model" not in self.methods:
+            return {}
+        baselines = [m for m in self.methods if m != "model"]
+        return advantages([asdict(c) for c in self.cases], baselines, [*self.tasks, None])
+
     def n_cases(self, task: str) -> int:
         return len({(c.task, c.song_id) for c in self.cases if task in (OVERALL, c.task)})
 
@@ -108,6 +116,8 @@ def to_json(result: EvaluationResult) -> dict[str, object]:
         "n_cases": {t: result.n_cases(t) for t in [*result.tasks, OVERALL]},
         "skipped": result.skipped,
         "summary": {t: {m: {k: asdict(s) for k, s in per.items()} for m, per in pm.items()} for t, pm in summaries.items()},
+        "advantage": {t: {b: {k: asdict(a) for k, a in per.items()} for b, per in pb.items()}
+                      for t, pb in result.advantages().items()},
         "perplexity": result.perplexity,
         "seconds": result.seconds,
         "seconds_per_method": result.seconds_per_method,
@@ -157,7 +167,24 @@ def markdown(result: EvaluationResult) -> str:
                 else:
                     cells.append(summaries[task][c][m.name].text())
             lines.append(f"| {m.label} ({m.name}) {_ARROWS[m.better]} | " + " | ".join(cells) + " |")
+    lines += _advantage_table(result)
     return "\n".join(lines) + "\n"
+
+
+def _advantage_table(result: EvaluationResult) -> list[str]:
+    adv = result.advantages().get(OVERALL)
+    if not adv:
+        return []
+    baselines = list(adv)
+    lines = ["", f"## model against each baseline, region by region ({OVERALL})", "",
+             "Mean advantage of the model over the regions both infilled (> 0: the model is better: higher, lower, "
+             "or closer to the ground truth, as the metric reads) and its 95 % bootstrap interval; per task in "
+             "results.json (`advantage`).", "",
+             "| metric | " + " | ".join(METHOD_LABELS.get(b, b) for b in baselines) + " |",
+             "|---|" + "---:|" * len(baselines)]
+    for m in METRICS:
+        lines.append(f"| {m.label} ({m.name}) | " + " | ".join(adv[b][m.name].text() for b in baselines) + " |")
+    return lines
 
 
 def write_markdown(result: EvaluationResult, path: Path) -> Path:
