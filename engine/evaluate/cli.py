@@ -38,7 +38,6 @@ from engine.evaluate.report import (
     TRUTH,
     CaseResult,
     EvaluationResult,
-    markdown,
     write_json,
     write_markdown,
     write_plots,
@@ -225,6 +224,6 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     paths = write_results(result, args.out, opts.plots)
-    print(markdown(result))
+    print((args.out / "results.md").read_text(), end="")  # the table just written, not computed again
     print(f"wrote {len(paths)} files to {args.out}")
     return 0

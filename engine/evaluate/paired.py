@@ -18,6 +18,7 @@ import numpy as np
 from engine.evaluate.metrics import METRICS, MetricSpec
 
 TRUTH = "ground_truth"
+OVERALL = "overall"  # the key of all tasks together
 RESAMPLES = 2000
 
 
@@ -81,9 +82,9 @@ def bootstrap(d: np.ndarray, resamples: int = RESAMPLES, seed: int = 0) -> Advan
 
 def advantages(cases: list[Mapping[str, object]], baselines: Iterable[str], tasks: Iterable[str | None],
                seed: int = 0) -> dict[str, dict[str, dict[str, Advantage]]]:
-    """task ('overall' for None) -> baseline -> metric name -> Advantage, for every metric."""
+    """task (OVERALL for None) -> baseline -> metric name -> Advantage, for every metric."""
     return {
-        (task or "overall"): {
+        (task or OVERALL): {
             b: {spec.name: bootstrap(region_advantages(cases, b, spec, task), seed=seed) for spec in METRICS}
             for b in baselines
         }

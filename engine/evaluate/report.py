@@ -14,9 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from engine.evaluate.metrics import MAX_BIN, METRICS, RegionCounts
-from engine.evaluate.paired import TRUTH, Advantage, advantages
+from engine.evaluate.paired import OVERALL, TRUTH, Advantage, advantages
 
-OVERALL = "overall"
 # Pitch classes relative to each song's tonic (the figures pool songs in different keys).
 DEGREES: tuple[str, ...] = ("1", "b2", "2", "b3", "3", "4", "#4", "5", "b6", "6", "b7", "7")
 METHOD_LABELS: dict[str, str] = {"model": "model", "copy_previous": "copy previous bars",
