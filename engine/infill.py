@@ -71,6 +71,7 @@ class InfillModel:
     config: ModelConfig
     diffusion: Diffusion
     source: str = ""
+    thin_context: bool = False  # trained with thinned far context: infill with it too (masks.build_problem)
 
     @property
     def max_rows(self) -> int:
@@ -87,7 +88,18 @@ def load_model(directory: str | os.PathLike) -> InfillModel:
         raise CheckpointError(f"no model found in {path} (expected config.json and model.safetensors)")
     model, cfg = load_checkpoint(path)
     model.eval()
-    return InfillModel(model, cfg, make_diffusion(cfg), str(path))
+    return InfillModel(model, cfg, make_diffusion(cfg), str(path), _trained_thin(path / "config.json"))
+
+
+def _trained_thin(config: Path) -> bool:
+    """Whether the checkpoint's training run thinned far context (its train_config's thin_context > 0)."""
+    import json
+
+    try:
+        train = json.loads(config.read_text()).get("metadata", {}).get("train_config", {})
+        return float(train.get("thin_context", 0.0)) > 0
+    except (OSError, ValueError, AttributeError, TypeError):
+        return False
 
 
 def load_default_model() -> InfillModel:
@@ -129,12 +141,14 @@ def infill(
     model: InfillModel | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
+    thin_context: bool | None = None,
 ) -> list[Score]:
     """``n_variations`` new versions of ``score`` in which only ``selection`` was regenerated.
 
     Deterministic for a given ``seed``. ``progress(done, total)`` is called after every model step;
     ``cancel()`` returning True stops the work and raises ``engine.diffusion.SamplingCancelled``.
-    The input score is never modified.
+    The input score is never modified. ``thin_context`` (None: as the model was trained) lets the window
+    reach further into the regenerated parts by dropping the other parts of far bars (masks.build_problem).
     """
     import torch
 
@@ -148,6 +162,7 @@ def infill(
         raise ValueError("steps must be at least 1")
     prompts = prompts or Prompts()
     model = model or load_default_model()
+    thin = model.thin_context if thin_context is None else bool(thin_context)
     encoding = encode(score)
     if selection.end_bar > encoding.end_bar or selection.start_bar < 0 or selection.start_bar >= selection.end_bar:
         raise RepresentationError(f"bars {selection.start_bar + 1}-{selection.end_bar} are outside the song's {encoding.end_bar} bars")
@@ -159,7 +174,7 @@ def infill(
         problems = []
         for v in range(n_variations):
             enc = encoding if k == 0 else encode(results[v])
-            problem = build_infill_problem(enc, part, _slots(enc, part, prompts.density), model.max_rows)
+            problem = build_infill_problem(enc, part, _slots(enc, part, prompts.density), model.max_rows, thin)
             problem.example = _with_prompt(problem.example, prompts, selection.new_tracks)
             problems.append(problem)
         batch = collate([p.example for p in problems], model.max_rows)

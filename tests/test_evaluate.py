@@ -209,6 +209,7 @@ def test_evaluate_cli_with_a_tiny_model(tiny_dataset: Path, tmp_path: Path) -> N
                           "--tasks", "span,accompaniment", "--variations", "2", "--steps", "2", "--seed", "1",
                           "--quiet", "--ppl", "--no-plots"]) == 0
     results = json.loads((out / "results.json").read_text())
+    assert results["config"]["thin_context"] is False  # a checkpoint without a training run: the full layout
     assert results["methods"] == ["model", "copy_previous", "random_in_key", "ground_truth"]
     assert results["n_cases"]["span"] == 3
     assert set(results["summary"]["span"]["model"]) == set(METRIC_NAMES)
@@ -240,6 +241,12 @@ def test_evaluate_cli_with_a_tiny_model(tiny_dataset: Path, tmp_path: Path) -> N
     assert evaluate_main(["--data", str(valid), "--model", str(run / "model"), "--out", str(out3), "--split", "valid",
                           "--tasks", "melody", "--steps", "1", "--quiet", "--ppl", "--no-plots"]) == 0
     assert json.loads((out3 / "results.json").read_text())["perplexity"] == ppl
+
+    # --thin-context on/off overrides the model's own layout and is recorded with the results.
+    out4 = tmp_path / "eval_thin"
+    assert evaluate_main(["--data", str(valid), "--model", str(ckpt), "--out", str(out4), "--split", "valid",
+                          "--tasks", "melody", "--steps", "1", "--quiet", "--no-plots", "--thin-context", "on"]) == 0
+    assert json.loads((out4 / "results.json").read_text())["config"]["thin_context"] is True
 
 
 def test_evaluate_cli_rejects_bad_arguments(tiny_dataset: Path, tmp_path: Path) -> None:

@@ -141,3 +141,26 @@ def test_tiny_model_memorises_a_song_and_gives_the_hidden_track_back():
     precision = len(want & got) / max(len(got), 1)
     assert recall >= 0.9 and precision >= 0.9, f"recall {recall:.2f}, precision {precision:.2f}"
     assert np.isfinite(loss.item())
+
+
+def test_thin_context_follows_the_training_run_and_keeps_the_contract(tmp_path):
+    """A checkpoint trained with thinned far context is infilled with it (unless asked otherwise); either
+    way only the selection changes. The window really differs: the two layouts give other samples."""
+    m = _plausible_model()
+    save_checkpoint(tmp_path / "plain", m.model, {"train_config": {"thin_context": 0.0}})
+    save_checkpoint(tmp_path / "thin", m.model, {"train_config": {"thin_context": 0.5}})
+    assert not load_model(tmp_path / "plain").thin_context
+    thin = load_model(tmp_path / "thin")
+    assert thin.thin_context
+    score = pop_band(24)
+    sel = Selection(16, 18, (BASS,))
+    auto = infill(score, sel, seed=4, model=thin)[0]
+    on = infill(score, sel, seed=4, model=thin, thin_context=True)[0]
+    off = infill(score, sel, seed=4, model=thin, thin_context=False)[0]
+    assert _notes(auto, BASS) == _notes(on, BASS) != _notes(off, BASS)
+    lo, hi = _bar_ticks(16), _bar_ticks(18)
+    for out in (on, off):
+        for t in range(len(score.tracks)):
+            kept = [n for n in _notes(out, t) if t != BASS or not lo <= n[0] < hi]
+            orig = [n for n in _notes(score, t) if t != BASS or not lo <= n[0] < hi]
+            assert kept == orig

@@ -268,3 +268,46 @@ def test_training_masks_for_each_strategy() -> None:
                 assert sel.tracks == (1, 2, 3, 4)
             elif name == "attribute":
                 assert sel.attributes in ("pitch", "rhythm")
+
+
+def test_thin_context_reaches_further_into_the_regenerated_part() -> None:
+    """Far bars keep only the chord rows and the selected part, so the same 256 rows hold more of the
+    bass's own past; near bars and the region itself are exactly what the full layout gives."""
+    score = band(24)
+    enc = encode(score)
+    sel = Selection(16, 18, (2,))  # the bass, bars 17-18
+    full = build_infill_problem(enc, sel, max_rows=256)
+    thin = build_infill_problem(enc, sel, max_rows=256, thin_context=True)
+    assert thin.example.n_rows <= 256
+    assert thin.window_start_bar <= full.window_start_bar - 4
+    far = (thin.bar_of_row < sel.start_bar - 1) | (thin.bar_of_row >= sel.end_bar + 1)
+    assert set(thin.track_of_row[far].tolist()) == {-1, 2}
+    for b in range(sel.start_bar - 1, sel.end_bar + 1):  # near bars and the region: the full layout's rows
+        rows_t, rows_f = thin.bar_of_row == b, full.bar_of_row == b
+        assert np.array_equal(thin.example.tokens[rows_t], full.example.tokens[rows_f])
+        assert np.array_equal(thin.example.given[rows_t], full.example.given[rows_f])
+    out = apply_infill(score, thin, fake_sample(thin))  # the contract holds: only the region changes
+    lo, hi = sel.start_bar * 32, sel.end_bar * 32
+    for t in range(len(score.tracks)):
+        if t == 2:
+            assert _outside(out, t, lo, hi) == _outside(score, t, lo, hi)
+        else:
+            assert out.tracks[t].notes == score.tracks[t].notes
+
+
+def test_training_masks_thin_only_when_asked() -> None:
+    """thin_context=0 draws nothing extra (old runs see the very same examples); 1 thins every example."""
+    enc = encode(band(24))
+    span = tuple(1.0 if s == "span" else 0.0 for s in STRATEGIES)
+    grew = []
+    for seed in range(6):
+        a = random_training_problem(enc, np.random.default_rng(seed), 256, span)
+        b = random_training_problem(enc, np.random.default_rng(seed), 256, span, thin_context=0.0)
+        assert np.array_equal(a.example.tokens, b.example.tokens)
+        t = random_training_problem(enc, np.random.default_rng(seed), 256, span, thin_context=1.0)
+        _check_training_example(t, 256)
+        sel = t.selection
+        far = (t.bar_of_row < sel.start_bar - 1) | (t.bar_of_row >= sel.end_bar + 1)
+        assert set(t.track_of_row[far].tolist()) <= {-1, *sel.tracks}
+        grew.append(len(np.unique(t.bar_of_row)) - len(np.unique(a.bar_of_row)))
+    assert min(grew) >= 0 and max(grew) >= 4, grew  # never fewer bars; a one-track span reaches far

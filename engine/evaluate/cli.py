@@ -57,6 +57,7 @@ class EvaluateOptions:
     steps: int = 10
     guidance: float = 1.5
     temperature: float = 1.0
+    thin_context: bool | None = None  # None: as the model was trained
     seed: int = 0
     ppl: bool = False
     plots: bool = True
@@ -70,6 +71,13 @@ def _mean_metrics(runs: list[dict[str, float]]) -> dict[str, float]:
         vals = [r[k] for r in runs if not math.isnan(r[k])]
         out[k] = float(np.mean(vals)) if vals else float("nan")
     return out
+
+
+def _thin_used(asked: bool | None, model) -> bool | None:  # noqa: ANN001
+    """What ``infill`` will do with ``asked`` (None: the model's own setting); None without a model."""
+    if model is None:
+        return None
+    return model.thin_context if asked is None else asked
 
 
 def validation_perplexity(data: Path, infill_model, seed: int = 0) -> dict[str, float]:  # noqa: ANN001
@@ -114,7 +122,7 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
     config = {"data": str(opts.data), "split": opts.split, "model": str(opts.model) if opts.model else None,
               "songs": len(songs), "song_ids": [s.song_id for s in songs], "tasks": list(opts.tasks),
               "variations": opts.variations, "steps": opts.steps, "guidance": opts.guidance,
-              "temperature": opts.temperature, "seed": opts.seed}
+              "temperature": opts.temperature, "thin_context": _thin_used(opts.thin_context, model), "seed": opts.seed}
     result = EvaluationResult(config=config, tasks=list(opts.tasks), methods=methods, skipped=plan.skipped)
     seconds = dict.fromkeys(methods, 0.0)
     chords_cache: dict[int, ChordTable] = {}
@@ -139,7 +147,7 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
             t0 = time.perf_counter()
             try:
                 outputs["model"] = infill(truth, sel, None, opts.variations, opts.guidance, opts.steps, case_seed,
-                                          opts.temperature, model)
+                                          opts.temperature, model, thin_context=opts.thin_context)
             except StudioError as e:  # the case is dropped for every method, so all columns see the same regions
                 plan.skip(case.task, f"model failed: {type(e).__name__}")
                 continue
@@ -191,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--steps", type=int, default=10, help="sampler steps")
     ap.add_argument("--guidance", type=float, default=1.5, help="classifier-free guidance scale")
     ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--thin-context", choices=("auto", "on", "off"), default="auto",
+                    help="far bars keep only the regenerated parts (auto: as the model was trained)")
     ap.add_argument("--seed", type=int, default=0, help="song choice, regions and every sample")
     ap.add_argument("--ppl", action="store_true", help="also token perplexity on the validation masks (needs --model)")
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
@@ -214,8 +224,9 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         return 2
     opts = EvaluateOptions(data=args.data, out=args.out, model=args.model, split=args.split, songs=args.songs,
                            tasks=tasks, variations=args.variations, steps=args.steps, guidance=args.guidance,
-                           temperature=args.temperature, seed=args.seed, ppl=args.ppl, plots=not args.no_plots,
-                           progress=not args.quiet)
+                           temperature=args.temperature, seed=args.seed,
+                           thin_context={"auto": None, "on": True, "off": False}[args.thin_context],
+                           ppl=args.ppl, plots=not args.no_plots, progress=not args.quiet)
     from engine.errors import StudioError
 
     try:

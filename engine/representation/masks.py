@@ -53,6 +53,7 @@ CATEGORY_SLOTS: dict[str, int] = {
 MIN_SLOTS, MAX_SLOTS = 4, 48
 SLOT_MARGIN = 1.25  # slots per bar = this x the track's mean rows per (non-empty) bar in the context
 CONTEXT_FRACTION = 0.25  # share of a window that split_selection keeps for context
+THIN_NEAR_BARS = 1  # with thin_beyond: bars this close to the selection keep every track
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,18 @@ def _bar_counts(encoding: SAEncoding, selection: Selection, tracks: tuple[int, .
     return counts
 
 
+def _far_bars(n: int, s: int, e: int, near: int) -> np.ndarray:
+    """bool [n]: bar offsets more than ``near`` bars away from the selection [s, e)."""
+    off = np.arange(n)
+    return (off < s - near) | (off >= e + near)
+
+
+def _bar_counts_of(encoding: SAEncoding, tracks: tuple[int, ...]) -> np.ndarray:
+    """Rows per grid bar when only the chord/bar rows and ``tracks``' notes are kept."""
+    rows = (encoding.track_of_row < 0) | np.isin(encoding.track_of_row, tracks)
+    return np.bincount(encoding.bar_of_row[rows] - encoding.first_bar, minlength=encoding.end_bar - encoding.first_bar)
+
+
 def _window(counts: np.ndarray, s: int, e: int, max_rows: int) -> tuple[int, int]:
     """Grow [s, e) (bar offsets) one bar before, one after, ... while the total fits: balanced context."""
     total = int(counts[s:e].sum())
@@ -196,16 +209,24 @@ def build_problem(
     *,
     targets: bool = False,
     slots_per_bar: dict[int, int] | None = None,
+    thin_beyond: int | None = None,
 ) -> InfillProblem:
     """The shared builder. ``slot_count(sa_bar, track)`` gives the slots of a regenerated (bar, track)
     (default: ``slots_per_bar`` or ``estimate_slots``). With ``targets`` the slots hold the real notes
-    followed by PAD rows (training); without, MASK (inference)."""
+    followed by PAD rows (training); without, MASK (inference). With ``thin_beyond`` = n, bars more than
+    n bars from the selection keep only the chord rows and the selected tracks' rows: a 256-row window of a
+    six-track song holds about five bars, so a 4-bar span saw under two bars of its own part before it,
+    while a pop part typically repeats from four or eight bars back."""
     tracks, cats = resolve_selection(encoding, selection)
     locked = locked_rows(encoding, selection)
     if slot_count is None:
         slot_count = _slot_counter(encoding, selection, tracks, cats, slots_per_bar)
     counts = _bar_counts(encoding, selection, tracks, locked, slot_count)
     s, e = selection.start_bar - encoding.first_bar, selection.end_bar - encoding.first_bar
+    far = np.zeros(len(counts), dtype=bool)
+    if thin_beyond is not None:
+        far = _far_bars(len(counts), s, e, thin_beyond)
+        counts = np.where(far, _bar_counts_of(encoding, tracks), counts)
     if counts[s:e].sum() > max_rows and e - s > 1:
         raise RepresentationError(
             f"bars {selection.start_bar + 1}-{selection.end_bar} need {int(counts[s:e].sum())} rows, more than "
@@ -249,7 +270,8 @@ def build_problem(
         for t in order:
             rows_t = idx[tr == t]
             if not (selected_bar and t in sel_tracks):
-                keep(rows_t, all_given)
+                if t in sel_tracks or not far[bar - encoding.first_bar]:
+                    keep(rows_t, all_given)
                 continue
             keep(rows_t[locked[rows_t]], all_given)
             free = rows_t[~locked[rows_t]]
@@ -285,15 +307,19 @@ def build_problem(
 
 
 def build_infill_problem(
-    encoding: SAEncoding, selection: Selection, slots_per_bar: dict[int, int] | None = None, max_rows: int = 256
+    encoding: SAEncoding, selection: Selection, slots_per_bar: dict[int, int] | None = None, max_rows: int = 256,
+    thin_context: bool = False,
 ) -> InfillProblem:
     """The editor path: the example to sample for ``selection`` with as much balanced context as fits.
 
     ``slots_per_bar`` maps a track (new track i: ``n_tracks + i``) to its slots per bar; missing tracks
-    get ``estimate_slots``. Raises RepresentationError when the selection alone needs more than
-    ``max_rows`` rows; use ``split_selection`` then.
+    get ``estimate_slots``. ``thin_context``: bars more than THIN_NEAR_BARS from the selection keep only
+    the selected tracks, so the window reaches further back and ahead into the parts being regenerated
+    (for models trained with TrainConfig.thin_context). Raises RepresentationError when the selection
+    alone needs more than ``max_rows`` rows; use ``split_selection`` then.
     """
-    return build_problem(encoding, selection, None, max_rows, slots_per_bar=slots_per_bar)
+    return build_problem(encoding, selection, None, max_rows, slots_per_bar=slots_per_bar,
+                         thin_beyond=THIN_NEAR_BARS if thin_context else None)
 
 
 def split_selection(

@@ -18,6 +18,7 @@ from engine.representation.encode import SAEncoding
 from engine.representation.example import SAExample
 from engine.representation.masks import (
     MIN_SLOTS,
+    THIN_NEAR_BARS,
     InfillProblem,
     Selection,
     build_problem,
@@ -83,8 +84,11 @@ def random_training_problem(
     rng: np.random.Generator,
     max_rows: int = 256,
     weights: tuple[float, ...] = DEFAULT_WEIGHTS,
+    thin_context: float = 0.0,
 ) -> InfillProblem:
-    """A random window of the song with a random selection in it, slots filled with the real notes + PAD."""
+    """A random window of the song with a random selection in it, slots filled with the real notes + PAD.
+    With probability ``thin_context`` the bars beyond THIN_NEAR_BARS of the selection keep only the
+    selected tracks (``build_problem``'s thin_beyond): the editor's long-context layout."""
     wins = windows(encoding, max_rows)
     win = wins[int(rng.integers(len(wins)))]
     sel = _draw_selection(encoding, rng, win.start_bar, win.end_bar, weights)
@@ -103,9 +107,11 @@ def random_training_problem(
             memo[(seg, track)] = max(floor, n + math.ceil(n * rng.uniform(0.0, MAX_EXTRA_SLOTS)))
         return memo[(seg, track)]
 
+    # drawn only when asked, so that runs without thinning see exactly the examples they saw before
+    thin = THIN_NEAR_BARS if thin_context > 0 and rng.random() < thin_context else None
     while True:
         try:
-            return build_problem(encoding, sel, slot_count, max_rows, targets=True)
+            return build_problem(encoding, sel, slot_count, max_rows, targets=True, thin_beyond=thin)
         except RepresentationError:  # too many rows with the slots: shorten the span and try again
             n = sel.end_bar - sel.start_bar
             sel = Selection(sel.start_bar, sel.start_bar + max(1, n * 3 // 4), sel.tracks, sel.attributes, sel.new_tracks, sel.locked_notes)
@@ -116,8 +122,9 @@ def random_training_mask(
     rng: np.random.Generator,
     max_rows: int = 256,
     weights: tuple[float, ...] = DEFAULT_WEIGHTS,
+    thin_context: float = 0.0,
 ) -> SAExample:
     """One training example (deterministic for a given ``rng`` state). Strategies, drawn by ``weights``:
     whole tracks over the window, a 1-8 bar span x tracks, pitch-only or rhythm-only over a span,
     accompaniment given melody, melody given accompaniment, drums given the rest."""
-    return random_training_problem(encoding, rng, max_rows, weights).example
+    return random_training_problem(encoding, rng, max_rows, weights, thin_context).example

@@ -45,6 +45,10 @@ class TrainConfig:
     num_workers: int = 0  # DataLoader worker processes
     deterministic: bool = True  # torch.use_deterministic_algorithms (warn-only)
     transpose: bool = False  # move each training example to a random key (validation examples stay put)
+    # Share of training examples whose bars more than THIN_NEAR_BARS from the selection keep only the
+    # selected tracks (and the chord rows), so one window reaches further back into the same parts
+    # (masks.build_problem's thin_beyond). Validation examples are never thinned.
+    thin_context: float = 0.0
     # A checkpoint folder whose weights start the run (continued training with a new model option on);
     # "" = random initialisation. Resuming a run folder restores its own checkpoint instead.
     init_from: str = ""
