@@ -215,8 +215,8 @@ def build_problem(
     (default: ``slots_per_bar`` or ``estimate_slots``). With ``targets`` the slots hold the real notes
     followed by PAD rows (training); without, MASK (inference). With ``thin_beyond`` = n, bars more than
     n bars from the selection keep only the chord rows and the selected tracks' rows: a 256-row window of a
-    six-track song holds about five bars, so a 4-bar span saw under two bars of its own part before it,
-    while a pop part typically repeats from four or eight bars back."""
+    POP909 + MMA song (about six parts, 45 rows a bar) holds about five bars, so a 4-bar span saw under two
+    bars of its own part before it, while a pop part typically repeats from four or eight bars back."""
     tracks, cats = resolve_selection(encoding, selection)
     locked = locked_rows(encoding, selection)
     if slot_count is None:
