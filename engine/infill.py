@@ -77,29 +77,24 @@ class InfillModel:
     def max_rows(self) -> int:
         return int(self.config.max_rows)
 
+    def uses_thin_context(self, asked: bool | None) -> bool:
+        """The layout ``infill`` builds for ``asked``: None means as this model was trained."""
+        return self.thin_context if asked is None else bool(asked)
+
 
 def load_model(directory: str | os.PathLike) -> InfillModel:
     """Load a checkpoint folder (model.safetensors + config.json). Raises CheckpointError."""
     from engine.diffusion import make_diffusion
-    from engine.model.checkpoint import load_checkpoint
+    from engine.model.checkpoint import load_checkpoint, read_checkpoint_info
 
     path = Path(directory)
     if not (path / "config.json").is_file():
         raise CheckpointError(f"no model found in {path} (expected config.json and model.safetensors)")
     model, cfg = load_checkpoint(path)
     model.eval()
-    return InfillModel(model, cfg, make_diffusion(cfg), str(path), _trained_thin(path / "config.json"))
-
-
-def _trained_thin(config: Path) -> bool:
-    """Whether the checkpoint's training run thinned far context (its train_config's thin_context > 0)."""
-    import json
-
-    try:
-        train = json.loads(config.read_text()).get("metadata", {}).get("train_config", {})
-        return float(train.get("thin_context", 0.0)) > 0
-    except (OSError, ValueError, AttributeError, TypeError):
-        return False
+    train = (read_checkpoint_info(path).get("metadata") or {}).get("train_config") or {}  # type: ignore[union-attr]
+    thin = float(train.get("thin_context", 0.0)) > 0  # the training run thinned far context: infill so too
+    return InfillModel(model, cfg, make_diffusion(cfg), str(path), thin)
 
 
 def load_default_model() -> InfillModel:
@@ -162,7 +157,7 @@ def infill(
         raise ValueError("steps must be at least 1")
     prompts = prompts or Prompts()
     model = model or load_default_model()
-    thin = model.thin_context if thin_context is None else bool(thin_context)
+    thin = model.uses_thin_context(thin_context)
     encoding = encode(score)
     if selection.end_bar > encoding.end_bar or selection.start_bar < 0 or selection.start_bar >= selection.end_bar:
         raise RepresentationError(f"bars {selection.start_bar + 1}-{selection.end_bar} are outside the song's {encoding.end_bar} bars")

@@ -73,13 +73,6 @@ def _mean_metrics(runs: list[dict[str, float]]) -> dict[str, float]:
     return out
 
 
-def _thin_used(asked: bool | None, model) -> bool | None:  # noqa: ANN001
-    """What ``infill`` will do with ``asked`` (None: the model's own setting); None without a model."""
-    if model is None:
-        return None
-    return model.thin_context if asked is None else asked
-
-
 def validation_perplexity(data: Path, infill_model, seed: int = 0) -> dict[str, float]:  # noqa: ANN001
     """Token perplexity on the training code's fixed validation masks (``train.loop``), drawn with the
     evaluation's ``seed`` rather than the training run's, so that every model evaluated with one seed is
@@ -122,7 +115,8 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
     config = {"data": str(opts.data), "split": opts.split, "model": str(opts.model) if opts.model else None,
               "songs": len(songs), "song_ids": [s.song_id for s in songs], "tasks": list(opts.tasks),
               "variations": opts.variations, "steps": opts.steps, "guidance": opts.guidance,
-              "temperature": opts.temperature, "thin_context": _thin_used(opts.thin_context, model), "seed": opts.seed}
+              "temperature": opts.temperature, "seed": opts.seed,
+              "thin_context": None if model is None else model.uses_thin_context(opts.thin_context)}
     result = EvaluationResult(config=config, tasks=list(opts.tasks), methods=methods, skipped=plan.skipped)
     seconds = dict.fromkeys(methods, 0.0)
     chords_cache: dict[int, ChordTable] = {}
