@@ -21,7 +21,12 @@ from engine.representation.masks import (
     estimate_slots,
     split_selection,
 )
-from engine.representation.training_masks import STRATEGIES, random_training_mask, random_training_problem
+from engine.representation.training_masks import (
+    MAX_SPAN_BARS,
+    STRATEGIES,
+    random_training_mask,
+    random_training_problem,
+)
 from engine.representation.vocab import (
     CHORD_ROW,
     FIRST_POS,
@@ -31,6 +36,7 @@ from engine.representation.vocab import (
     duration_token,
     pitch_token,
 )
+from engine.representation.windows import windows
 from engine.score import Note, Score
 from tests import midi_fixtures as fx
 
@@ -311,3 +317,27 @@ def test_training_masks_thin_only_when_asked() -> None:
         assert set(t.track_of_row[far].tolist()) <= {-1, *sel.tracks}
         grew.append(len(np.unique(t.bar_of_row)) - len(np.unique(a.bar_of_row)))
     assert min(grew) >= 0 and max(grew) >= 4, grew  # never fewer bars; a one-track span reaches far
+
+
+def test_part_spans_cut_whole_part_selections_only_when_asked() -> None:
+    """With part_spans the tracks/melody/accompaniment/drums strategies sometimes select a shorter span of
+    the window, so the part is heard around the region; at 0 the examples are the ones drawn before."""
+    enc = encode(band(24))
+    whole_parts = tuple(0.0 if s in ("span", "attribute") else 1.0 for s in STRATEGIES)
+    shorter = 0
+    for seed in range(8):
+        a = random_training_problem(enc, np.random.default_rng(seed), 256, whole_parts)
+        b = random_training_problem(enc, np.random.default_rng(seed), 256, whole_parts, part_spans=0.0)
+        assert np.array_equal(a.example.tokens, b.example.tokens) and a.selection == b.selection
+        c = random_training_problem(enc, np.random.default_rng(seed), 256, whole_parts, part_spans=1.0)
+        _check_training_example(c, 256)
+        wins = windows(enc, 256)
+        win = wins[int(np.random.default_rng(seed).integers(len(wins)))]  # the draw both examples start with
+        sa, sc = a.selection, c.selection
+        assert sa.start_bar == win.start_bar  # the whole window (shortened from its end if too many rows)
+        assert win.start_bar <= sc.start_bar and sc.end_bar <= win.end_bar  # a span of the same window
+        assert 1 <= sc.end_bar - sc.start_bar <= min(MAX_SPAN_BARS, win.end_bar - win.start_bar - 1)
+        selected = np.isin(c.track_of_row, sc.tracks)
+        outside = (c.bar_of_row < sc.start_bar) | (c.bar_of_row >= sc.end_bar)
+        shorter += bool((selected & outside).any())  # the selected part is heard outside the region
+    assert shorter >= 6, shorter

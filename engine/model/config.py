@@ -36,6 +36,9 @@ class ModelConfig:
     # Each row also gets the onsets of its track in the bars around it, and the onset head may copy them
     # (rhythm.neighbour_onsets). Zero-initialised, so a model trained without it can go on training with it.
     rhythm_context: bool = False
+    # Each row also gets the same-rank row of its track 1, 2 and 4 bars away (aligned.aligned_rows), and the
+    # onset, pitch and duration heads may copy it. Zero-initialised like rhythm_context.
+    copy_context: bool = False
     max_rows: int = 256
     max_bars: int = 64
     # Diffusion process ("absorbing" = masked discrete diffusion, "embedding" = DiffuSeq-style Gaussian).

@@ -13,6 +13,8 @@ import math
 import torch
 from torch import nn
 
+from engine.model.aligned import ALIGNED_COLUMNS, ALIGNED_OFFSETS
+from engine.model.blocks import MAX_BLOCK_RANK, block_rank
 from engine.model.config import ModelConfig
 from engine.model.pitch_classes import pitch_class_table
 from engine.model.rhythm import BAR_OFFSETS, N_POSITIONS
@@ -26,19 +28,6 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -
     args = t.float()[:, None] * freqs[None]
     emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
     return torch.nn.functional.pad(emb, (0, dim % 2))
-
-
-MAX_BLOCK_RANK = 64  # ranks past this share the last embedding
-
-
-def block_rank(track_id: torch.Tensor, bar_index: torch.Tensor) -> torch.Tensor:
-    """[B, R] rank of each row inside its run of rows with the same (bar, track): 0, 1, 2, ..."""
-    B, R = track_id.shape
-    pos = torch.arange(R, device=track_id.device).expand(B, R)
-    new_block = torch.ones_like(track_id, dtype=torch.bool)
-    new_block[:, 1:] = (track_id[:, 1:] != track_id[:, :-1]) | (bar_index[:, 1:] != bar_index[:, :-1])
-    start = torch.where(new_block, pos, torch.zeros_like(pos)).cummax(dim=1).values
-    return (pos - start).clamp(max=MAX_BLOCK_RANK - 1)
 
 
 class SAEmbedding(nn.Module):
@@ -69,6 +58,8 @@ class SAEmbedding(nn.Module):
             self.chord = nn.Linear(12, d, bias=False)
         if cfg.rhythm_context:  # the track's onsets in the bars around the row
             self.rhythm = nn.Linear(len(BAR_OFFSETS) * N_POSITIONS, d, bias=False)
+        if cfg.copy_context:  # the same-rank rows of the track in the bars around, in the token tables
+            self.aligned = nn.Linear(len(ALIGNED_OFFSETS) * len(ALIGNED_COLUMNS) * e, d, bias=False)
         self.given_pattern = nn.Embedding(2**N_COLUMNS, d)  # 4 bits per row: which cells are conditions
         # Prompt: tempo class (NULL = unknown/dropped) + instrument multi-hot (all zeros = no prompt).
         self.tempo = nn.Embedding(len(TEMPO_TOKENS), d)
@@ -101,10 +92,11 @@ class SAEmbedding(nn.Module):
         prompt: torch.Tensor,
         chord: torch.Tensor | None = None,
         rhythm: torch.Tensor | None = None,
+        aligned: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """cells [B, R, 4, e], given [B, R, 4] bool, track_id and bar_index [B, R], t [B] float,
         prompt [B, d], chord [B, R, 12] (with ``chord_context``), rhythm [B, R, O, P] (with
-        ``rhythm_context``) -> [B, R, d]."""
+        ``rhythm_context``), aligned [B, R, O, 3] token ids (with ``copy_context``) -> [B, R, d]."""
         B, R = cells.shape[:2]
         if R > self.cfg.max_rows:
             raise ValueError(f"{R} rows exceed the model's max_rows {self.cfg.max_rows}")
@@ -126,5 +118,10 @@ class SAEmbedding(nn.Module):
             if rhythm is None:
                 raise ValueError("a rhythm_context model needs the neighbouring onsets of every row")
             x = x + self.rhythm(rhythm.flatten(2))
+        if self.cfg.copy_context:
+            if aligned is None:
+                raise ValueError("a copy_context model needs the aligned rows of every row")
+            vecs = [self.tokens[c](aligned[..., k]) for k, c in enumerate(ALIGNED_COLUMNS)]  # [B, R, O, e] each
+            x = x + self.aligned(torch.stack(vecs, dim=-2).flatten(2))
         x = x + (prompt + self.time(timestep_embedding(t, self.cfg.d_model)))[:, None, :]
         return self.drop(self.norm(x))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from engine.model.aligned import ALIGNED_COLUMNS, ALIGNED_OFFSETS
 from engine.model.config import ModelConfig
 from engine.model.pitch_classes import pitch_class_table
 from engine.model.rhythm import BAR_OFFSETS
@@ -40,11 +41,16 @@ class ColumnHeads(nn.Module):
         self.rhythm_context = cfg.rhythm_context
         if cfg.rhythm_context:  # per row, how much to favour each neighbouring bar's onsets
             self.rhythm_gate = nn.Linear(cfg.cell_embed_dim, len(BAR_OFFSETS))
+        self.copy_context = cfg.copy_context
+        if cfg.copy_context:  # per cell, how much to favour each aligned row's class (a pointer)
+            self.copy_gate = nn.ModuleList([nn.Linear(cfg.cell_embed_dim, len(ALIGNED_OFFSETS)) for _ in ALIGNED_COLUMNS])
 
     def logits_per_column(self, h: torch.Tensor, prompt: torch.Tensor,
-                          rhythm: torch.Tensor | None = None) -> list[torch.Tensor]:
+                          rhythm: torch.Tensor | None = None,
+                          aligned: torch.Tensor | None = None) -> list[torch.Tensor]:
         """Per-cell hidden [B, R, 4, e] and prompt [B, d] -> [B, R, V_c] for each column, MASK = -inf.
-        ``rhythm`` [B, R, O, P]: the neighbouring onsets (``rhythm_context``; None rounds without them)."""
+        ``rhythm`` [B, R, O, P]: the neighbouring onsets (``rhythm_context``; None rounds without them).
+        ``aligned`` [B, R, O, 3]: the aligned rows' token ids (``copy_context``; None: without them)."""
         out = []
         for c in range(N_COLUMNS):
             x = h[..., c, :]
@@ -56,6 +62,9 @@ class ColumnHeads(nn.Module):
             if c == COL_ONSET and rhythm is not None and self.rhythm_context:
                 copy = torch.einsum("bro,brop->brp", self.rhythm_gate(x), rhythm.to(x.dtype))
                 logits = torch.cat([logits[..., :FIRST_POS], logits[..., FIRST_POS:] + copy], dim=-1)
+            if c in ALIGNED_COLUMNS and aligned is not None and self.copy_context:
+                k = ALIGNED_COLUMNS.index(c)  # a MASK id points at MASK, which is -inf below anyway
+                logits = logits.scatter_add(-1, aligned[..., k], self.copy_gate[k](x).to(logits.dtype))
             logits[..., MASK] = float("-inf")
             out.append(logits)
         return out

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from engine.model.aligned import aligned_rows
 from engine.model.attention import LongAxisEncoder
 from engine.model.config import ModelConfig
 from engine.model.embedding import SAEmbedding
@@ -53,8 +54,14 @@ class SAModel(nn.Module):
                 nn.init.normal_(m.pitch_class.weight, std=1.0)
             if m.cfg.rhythm_context:  # zero: adding it to a trained model changes nothing until trained
                 nn.init.zeros_(m.rhythm.weight)
-        elif isinstance(m, ColumnHeads) and m.rhythm_context:
-            nn.init.zeros_(m.rhythm_gate.weight)
+            if m.cfg.copy_context:
+                nn.init.zeros_(m.aligned.weight)
+        elif isinstance(m, ColumnHeads):
+            if m.rhythm_context:
+                nn.init.zeros_(m.rhythm_gate.weight)
+            if m.copy_context:
+                for gate in m.copy_gate:
+                    nn.init.zeros_(gate.weight)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -82,20 +89,22 @@ class SAModel(nn.Module):
         track_id, bar_index [B, R] long; valid [B, R] bool; tempo [B] long; instruments [B, 18] multi-hot
         (zero row = no prompt); t [B] float diffusion time on a 0-1000 scale; known [B, R, 4] the token ids
         of the cells known so far, MASK elsewhere (needed with ``chord_context`` when cells are vectors)."""
-        chord = rhythm = None
-        if self.cfg.chord_context or self.cfg.rhythm_context:
+        chord = rhythm = aligned = None
+        if self.cfg.chord_context or self.cfg.rhythm_context or self.cfg.copy_context:
             if known is None and cells.is_floating_point():
-                raise ValueError("a chord_context or rhythm_context model fed cell vectors needs the known token ids")
+                raise ValueError("a chord, rhythm or copy context model fed cell vectors needs the known token ids")
             known = cells if known is None else known
         if self.cfg.chord_context:
             chord = sounding_chord(known, bar_index, valid, self.embedding.pc_table)
         if self.cfg.rhythm_context:
             rhythm = neighbour_onsets(known, track_id, bar_index, valid)
+        if self.cfg.copy_context:
+            aligned = aligned_rows(known, track_id, bar_index, valid)
         if not cells.is_floating_point():
             cells = self.embedding.embed_tokens(cells)
         B, R = cells.shape[:2]
         prompt = self.prompt(tempo, instruments)
-        x = self.embedding(cells, given, track_id, bar_index, t, prompt, chord, rhythm)
+        x = self.embedding(cells, given, track_id, bar_index, t, prompt, chord, rhythm, aligned)
         x = self.encoder(x, track_id, bar_index, valid)
         hidden = self.to_cells(x).view(B, R, N_COLUMNS, self.cfg.cell_embed_dim)
-        return SAOutput(hidden, self.heads.logits_per_column(hidden, prompt, rhythm))
+        return SAOutput(hidden, self.heads.logits_per_column(hidden, prompt, rhythm, aligned))

@@ -40,8 +40,21 @@ def _subset(rng: np.random.Generator, items: list[int]) -> tuple[int, ...]:
     return tuple(sorted(int(x) for x in rng.choice(items, size=k, replace=False)))
 
 
-def _draw_selection(encoding: SAEncoding, rng: np.random.Generator, start: int, end: int, weights: tuple[float, ...]) -> Selection:
-    """A selection inside grid bars [start, end) following one randomly drawn strategy."""
+def _part_span(rng: np.random.Generator, start: int, end: int, part_spans: float) -> tuple[int, int]:
+    """[start, end), or with probability ``part_spans`` a random 1-8 bar span of it (no draw when 0, so runs
+    without the option see the examples they saw before)."""
+    if part_spans <= 0 or end - start < 2 or rng.random() >= part_spans:
+        return start, end
+    n = int(rng.integers(1, min(MAX_SPAN_BARS, end - start - 1) + 1))
+    s = int(rng.integers(start, end - n + 1))
+    return s, s + n
+
+
+def _draw_selection(encoding: SAEncoding, rng: np.random.Generator, start: int, end: int, weights: tuple[float, ...],
+                    part_spans: float = 0.0) -> Selection:
+    """A selection inside grid bars [start, end) following one randomly drawn strategy. The whole-part
+    strategies take the whole window, or with probability ``part_spans`` a shorter span of it: the editor's
+    and the evaluation's regions sit inside a song whose part is heard before and after them."""
     rows = (encoding.bar_of_row >= start) & (encoding.bar_of_row < end) & (encoding.track_of_row >= 0)
     present = sorted({int(t) for t in encoding.track_of_row[rows].tolist()}) or list(range(encoding.n_tracks))
     p = np.asarray(weights, dtype=np.float64)
@@ -53,10 +66,10 @@ def _draw_selection(encoding: SAEncoding, rng: np.random.Generator, start: int, 
     }
     if strategy in by_cat:
         if by_cat[strategy] and (strategy != "accompaniment" or len(by_cat[strategy]) < len(present)):
-            return Selection(start, end, tuple(by_cat[strategy]))
+            return Selection(*_part_span(rng, start, end, part_spans), tuple(by_cat[strategy]))
         strategy = "span"
     if strategy == "tracks":
-        return Selection(start, end, _subset(rng, present))
+        return Selection(*_part_span(rng, start, end, part_spans), _subset(rng, present))
     n = int(rng.integers(1, min(MAX_SPAN_BARS, end - start) + 1))
     s = int(rng.integers(start, end - n + 1))
     attributes = "all" if strategy == "span" else ("pitch", "rhythm")[int(rng.integers(2))]
@@ -85,13 +98,15 @@ def random_training_problem(
     max_rows: int = 256,
     weights: tuple[float, ...] = DEFAULT_WEIGHTS,
     thin_context: float = 0.0,
+    part_spans: float = 0.0,
 ) -> InfillProblem:
     """A random window of the song with a random selection in it, slots filled with the real notes + PAD.
     With probability ``thin_context`` the bars beyond THIN_NEAR_BARS of the selection keep only the
-    selected tracks (``build_problem``'s thin_beyond): the editor's long-context layout."""
+    selected tracks (``build_problem``'s thin_beyond): the editor's long-context layout. ``part_spans``: see
+    ``_draw_selection``."""
     wins = windows(encoding, max_rows)
     win = wins[int(rng.integers(len(wins)))]
-    sel = _draw_selection(encoding, rng, win.start_bar, win.end_bar, weights)
+    sel = _draw_selection(encoding, rng, win.start_bar, win.end_bar, weights, part_spans)
     if sel.attributes == "all" and rng.random() < LOCK_PROBABILITY:
         sel = _lock_some(encoding, rng, sel)
     _, seg_of_row = segments(encoding)
@@ -123,8 +138,9 @@ def random_training_mask(
     max_rows: int = 256,
     weights: tuple[float, ...] = DEFAULT_WEIGHTS,
     thin_context: float = 0.0,
+    part_spans: float = 0.0,
 ) -> SAExample:
     """One training example (deterministic for a given ``rng`` state). Strategies, drawn by ``weights``:
     whole tracks over the window, a 1-8 bar span x tracks, pitch-only or rhythm-only over a span,
     accompaniment given melody, melody given accompaniment, drums given the rest."""
-    return random_training_problem(encoding, rng, max_rows, weights, thin_context).example
+    return random_training_problem(encoding, rng, max_rows, weights, thin_context, part_spans).example

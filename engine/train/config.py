@@ -49,6 +49,10 @@ class TrainConfig:
     # selected tracks (and the chord rows), so one window reaches further back into the same parts
     # (masks.build_problem's thin_beyond). Validation examples are never thinned.
     thin_context: float = 0.0
+    # Share of whole-part examples (the tracks, melody, accompaniment and drums strategies) whose selection
+    # is a 1-8 bar span of the window instead of all of it, so the part is also heard before and after the
+    # region, as in the editor and the evaluation's tasks (training_masks.PART_SPAN_BARS).
+    part_spans: float = 0.0
     # A checkpoint folder whose weights start the run (continued training with a new model option on);
     # "" = random initialisation. Resuming a run folder restores its own checkpoint instead.
     init_from: str = ""
