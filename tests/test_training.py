@@ -190,3 +190,16 @@ def test_training_continues_from_a_checkpoint_with_a_new_option(tiny_data: Path,
     # Resuming restores the run's own checkpoint and never reads init_from again (it may be gone by then).
     shutil.rmtree(tmp_path / "base/model")
     assert train(frozen, tiny_data, tmp_path / "frozen", device="cpu", progress=False).step == frozen.steps
+
+
+def test_every_config_in_configs_loads_and_builds_its_network() -> None:
+    """The configs `make model` and the README name must load with this engine (a renamed option would
+    otherwise only fail an hour into `make model`)."""
+    paths = sorted(Path("configs").glob("*.json"))
+    assert len(paths) >= 5
+    for p in paths:
+        cfg = TrainConfig.load(p)
+        assert cfg.model_config().max_rows == cfg.max_rows
+    stage6 = TrainConfig.load("configs/train_cpu_copy.json").with_overrides(
+        ["init_from=runs/x/model", "seed=6", "thin_context=0.5", "part_spans=0.5"])
+    assert stage6.model_config().copy_context and stage6.thin_context == 0.5 and stage6.part_spans == 0.5

@@ -14,6 +14,11 @@ What each offset says: the aligned row's known cells (MASK where not yet known: 
 absorbing sampling those committed so far); PAD when that bar lies inside the window but the track has
 no row of that rank there (it played fewer notes, or none); MASK when that bar lies outside the window.
 Chord and bar rows (track 0) get MASK.
+
+Measured (model card, validation split, 92 regions): stage 4 + 1,200 CPU steps with this option gave
+groove similarity 0.918 against 0.913 for the same steps without it (copy-previous-bars 0.919) and
+evaluation perplexity 2.40 against 2.43, the 4-bar spans 0.927 against 0.919 and the melodies 0.852
+against 0.840.
 """
 
 from __future__ import annotations
