@@ -49,6 +49,22 @@ def run(model: SAModel, b: SABatch, t: float = 500.0, tokens: torch.Tensor | Non
                      b.tempo, b.instruments, torch.full((b.size,), t))
 
 
+def train_and_sample(cfg: ModelConfig, n_bars: int = 4) -> SAModel:
+    """One loss + backward and one 2-step guided sample with ``cfg`` (a model option's smoke test): the
+    loss is finite and the sample keeps every given cell. Returns the model, its gradients filled, so the
+    caller can check the option's own parameters learn."""
+    from engine.diffusion import make_diffusion
+
+    model, diffusion = SAModel(cfg), make_diffusion(cfg)
+    b = collate([random_example(0, n_bars=n_bars), random_example(1, n_bars=n_bars)], cfg.max_rows)
+    loss, _ = diffusion.loss(model, b, torch.Generator().manual_seed(0))
+    loss.backward()
+    assert torch.isfinite(loss)
+    tokens = diffusion.sample(model, b, steps=2, guidance=1.5, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(tokens[b.given], b.tokens[b.given])
+    return model
+
+
 @pytest.mark.parametrize("combine", ["concat", "sum"])
 def test_forward_shapes_for_ids_and_vectors(combine: str) -> None:
     cfg = ModelConfig.tiny(combine=combine)

@@ -15,7 +15,7 @@ from engine.model import ModelConfig, SAModel
 from engine.model.checkpoint import init_weights_from, load_checkpoint, save_checkpoint
 from engine.model.rhythm import BAR_OFFSETS, N_POSITIONS, neighbour_onsets
 from engine.representation import vocab as V
-from tests.test_model import random_example, run
+from tests.test_model import random_example, run, train_and_sample
 
 torch.set_num_threads(1)
 PREV, NEXT = BAR_OFFSETS.index(-1), BAR_OFFSETS.index(1)
@@ -101,16 +101,7 @@ def test_init_weights_from_refuses_what_does_not_fit(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["absorbing", "embedding"])
 def test_both_diffusions_train_and_sample_with_rhythm_context(kind: str) -> None:
-    from engine.diffusion import make_diffusion
-
-    cfg = ModelConfig.tiny(rhythm_context=True, diffusion=kind)
-    model, diffusion = SAModel(cfg), make_diffusion(cfg)
-    b = collate([random_example(0, n_bars=4), random_example(1, n_bars=4)], cfg.max_rows)
-    loss, _ = diffusion.loss(model, b, torch.Generator().manual_seed(0))
-    loss.backward()
-    assert torch.isfinite(loss)
+    model = train_and_sample(ModelConfig.tiny(rhythm_context=True, diffusion=kind))
     assert model.embedding.rhythm.weight.grad.abs().sum() > 0
     if kind == "absorbing":  # the embedding kind reads x0 from the hidden state, not the onset logits
         assert model.heads.rhythm_gate.weight.grad.abs().sum() > 0
-    tokens = diffusion.sample(model, b, steps=2, guidance=1.5, generator=torch.Generator().manual_seed(0))
-    assert torch.equal(tokens[b.given], b.tokens[b.given])

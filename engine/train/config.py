@@ -51,7 +51,7 @@ class TrainConfig:
     thin_context: float = 0.0
     # Share of whole-part examples (the tracks, melody, accompaniment and drums strategies) whose selection
     # is a 1-8 bar span of the window instead of all of it, so the part is also heard before and after the
-    # region, as in the editor and the evaluation's tasks (training_masks.PART_SPAN_BARS).
+    # region, as in the editor and the evaluation's tasks (1 to training_masks.MAX_SPAN_BARS bars).
     part_spans: float = 0.0
     # A checkpoint folder whose weights start the run (continued training with a new model option on);
     # "" = random initialisation. Resuming a run folder restores its own checkpoint instead.
