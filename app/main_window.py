@@ -717,6 +717,8 @@ class MainWindow(QMainWindow):
         self.status_model.setToolTip(message)
 
     def _on_loader_finished(self) -> None:
+        if self._loader is not None:
+            self._loader.join()
         self._loader = None
 
     def regenerate(self) -> None:
@@ -768,6 +770,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Regeneration cancelled; the song is unchanged.", 5000)
 
     def _on_infill_thread_done(self) -> None:
+        if self._infill is not None:
+            self._infill.join()
         self._infill = None
         self.prompt_panel.set_busy(False)
         self._update_actions()

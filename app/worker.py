@@ -110,6 +110,12 @@ class WorkerThread:
     def is_running(self) -> bool:
         return self.thread.isRunning()
 
+    def join(self) -> None:
+        """Wait for the thread to return. Call it in a ``finished`` handler before dropping the last
+        reference: ``finished`` is emitted just before the thread returns, and a QThread destroyed in that
+        window crashes the process (seen once in CI's window tests)."""
+        self.thread.wait()
+
     def stop(self, wait_ms: int = 5000) -> bool:
         """Ask the worker to cancel (if it can) and wait for the thread; True if it ended."""
         cancel = getattr(self.worker, "cancel", None)

@@ -472,3 +472,30 @@ def test_render_to_wav(make_window, tmp_path: Path) -> None:  # noqa: ANN001
     out = tmp_path / "demo.wav"
     assert window.render_wav(out), window.last_error
     assert out.read_bytes()[:4] == b"RIFF"
+
+
+def test_worker_thread_join_in_the_finished_handler_leaves_a_stopped_thread(qtbot) -> None:  # noqa: ANN001
+    """The window drops its WorkerThread in the thread's ``finished`` handler; ``join`` first makes sure the
+    QThread has returned, so the object is never destroyed while its thread still runs."""
+    from PySide6.QtCore import QObject, Signal
+
+    from app.worker import WorkerThread
+
+    class Quick(QObject):
+        done = Signal()
+
+        def run(self) -> None:
+            self.done.emit()
+
+    worker = Quick()
+    job = WorkerThread(worker, [worker.done])
+    seen: list[bool] = []
+
+    def on_finished() -> None:
+        job.join()
+        seen.append(job.is_running())
+
+    job.thread.finished.connect(on_finished)
+    job.start()
+    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    assert seen == [False]
