@@ -69,7 +69,7 @@ from engine.analysis.categories import CATEGORIES
 from engine.analysis.tempo import score_tempo_class
 from engine.errors import MidiReadError, StudioError
 from engine.files import atomic_write_bytes
-from engine.midi_io import read_midi, read_midi_fast, write_midi
+from engine.midi_io import read_midi, write_midi
 from engine.score import Note, Score
 
 APP_NAME = "Pop-Diffuseq Studio"
@@ -83,8 +83,8 @@ OPENABLE = (*MIDI_SUFFIXES, PROJECT_SUFFIX)
 def read_song(path: Path) -> tuple[Score, ProjectState | None]:
     """Load a MIDI file or a project. Raises MidiReadError / ValueError with a readable message.
 
-    MIDI goes through the fast symusic reader (a 100k-note file opens in a fraction of a second); if it
-    refuses a file, the more lenient miditoolkit reader gets a second chance before we give up.
+    MIDI goes through the song document reader (engine.midi_document), which keeps every event of the
+    file so that exporting after an edit changes nothing the edit did not touch.
     """
     if path.suffix.lower() == PROJECT_SUFFIX:
         try:
@@ -93,13 +93,7 @@ def read_song(path: Path) -> tuple[Score, ProjectState | None]:
             raise MidiReadError(f"{path.name}: cannot be read ({exc.strerror or exc})") from exc
         state = ProjectState.from_json(data, path.name)
         return state.score, state
-    try:
-        return read_midi_fast(path), None
-    except MidiReadError as fast_error:
-        try:
-            return read_midi(path), None
-        except MidiReadError:
-            raise fast_error from None
+    return read_midi(path), None
 
 
 class MainWindow(QMainWindow):

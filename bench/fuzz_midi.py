@@ -34,7 +34,7 @@ def main() -> None:
     start = time.perf_counter()
     for case in range(args.cases):
         data = mutate(rng.choice(base), rng)
-        for backend in ("miditoolkit", "symusic"):
+        for backend in ("document", "symusic"):
             t0 = time.perf_counter()
             try:
                 outcomes[f"{backend}:{load_and_encode(data, backend)}"] += 1

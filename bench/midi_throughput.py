@@ -1,4 +1,4 @@
-"""MIDI parse + SA encode throughput on the POP909 folder: miditoolkit vs symusic.
+"""MIDI parse + SA encode throughput on the POP909 folder: the song document reader vs symusic.
 
     .venv/bin/python -m bench.midi_throughput [--limit N] [--root PATH]
 
@@ -35,7 +35,7 @@ def _work(args: tuple[str, str, bool]) -> int:
 
 
 def _with_annotations(score, folder):
-    """The miditoolkit path: same annotations as load_pop909_song, but parsed by miditoolkit."""
+    """The document path: same annotations as load_pop909_song, but parsed by the song document reader."""
     from engine.data.pop909 import load_pop909_song
 
     annotated = load_pop909_song(folder)
@@ -68,7 +68,7 @@ def main() -> None:
     cores = os.cpu_count() or 1
     print(f"POP909 throughput: {len(folders)} songs from {args.root}; {platform.processor() or platform.machine()}, {cores} cores")
     print(f"{'backend':<12} {'stage':<14} {'1 process':>14} {f'{cores} processes':>14}  per core vs target")
-    for backend in ("miditoolkit", "symusic"):
+    for backend in ("document", "symusic"):
         for do_encode in (False, True):
             one = _run(folders, backend, do_encode, 1)
             many = _run(folders, backend, do_encode, cores)

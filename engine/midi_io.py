@@ -1,14 +1,16 @@
 """Reading and writing Standard MIDI Files.
 
-``read_midi`` (miditoolkit, the design card's choice) is the editor's path; ``read_midi_fast`` (symusic,
-~100x faster) is for bulk dataset work. Both return the same ``Score`` and both turn every failure into
-``MidiReadError`` with a reason, so a corrupt download never shows a traceback. ``write_midi`` writes
-atomically (temporary file + rename), so a crash mid-write never leaves a half-written song behind.
+``read_midi`` is the editor's and the command line's path: it reads the whole file into a song document
+(``engine.midi_document``: every event kept) and returns the ``Score`` view of it; ``write_midi`` patches
+the score's edits onto that document, so everything the edit did not touch is written back as it was.
+``read_midi_fast`` (symusic, C++) is the bulk path for dataset building only: faster still, but it drops
+events and ignores program changes kept in another track. Every read failure becomes ``MidiReadError``
+with a reason, so a corrupt download never shows a traceback; ``write_midi`` writes atomically
+(temporary file + rename), so a crash mid-write never leaves a half-written song behind.
 """
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
@@ -67,15 +69,13 @@ def _load_bytes(source: Source, max_bytes: int) -> tuple[bytes, str]:
 
 
 def _finish(score: Score, name: str, max_notes: int) -> Score:
-    """Checks shared by both parsers; sorts events so every consumer can rely on order."""
+    """Checks shared by both readers; sorts notes so every consumer can rely on their order."""
     if len(score.tracks) > MAX_TRACKS:
         raise MidiReadError(f"{name}: {len(score.tracks)} tracks with notes is more than the {MAX_TRACKS} supported")
     if score.n_notes > max_notes:
         raise MidiReadError(f"{name}: {score.n_notes:,} notes is more than the {max_notes:,} supported")
     for track in score.tracks:
         track.notes.sort(key=lambda n: (n.start, n.pitch, n.end))
-    score.tempos = _clean_tempos(score.tempos)
-    score.time_signatures = _clean_signatures(score.time_signatures)
     hours = score.tick_to_seconds(score.end_tick) / 3600.0
     if hours > MAX_SONG_HOURS:
         raise MidiReadError(
@@ -85,84 +85,71 @@ def _finish(score: Score, name: str, max_notes: int) -> Score:
     return score
 
 
+def read_midi(
+    source: Source, *, backend: str = "document", max_bytes: int = MAX_FILE_BYTES, max_notes: int = MAX_NOTES
+) -> Score:
+    """Load a MIDI file (type 0, 1 or 2). Raises MidiReadError with the reason.
+
+    ``backend``: "document" (default; the lossless song document, engine.midi_document) or "symusic" (the
+    dataset path, ``read_midi_fast``). The document reader loads what a damaged file still holds and lists
+    what it skipped in ``load_warnings(score)``; it refuses a file only when its header is unusable or
+    nothing in it can be read.
+    """
+    if backend not in ("document", "symusic"):
+        raise ValueError(f"unknown MIDI backend {backend!r}")
+    data, name = _load_bytes(source, max_bytes)
+    if backend == "symusic":
+        return _read_symusic(data, name, max_notes)
+    return _read_document(data, name, max_notes)
+
+
+def _read_document(data: bytes, name: str, max_notes: int) -> Score:
+    from engine.midi_document import read_document
+    from engine.smf import SmfError
+
+    try:
+        doc, score = read_document(data)
+    except SmfError as exc:
+        raise MidiReadError(f"{name}: {exc}") from exc
+    if not doc.smf.tracks and not doc.smf.problems:
+        doc.warnings.append("the file holds no tracks: it opens as an empty song")
+    elif doc.smf.problems and score.n_notes == 0:
+        raise MidiReadError(f"{name}: damaged MIDI file ({doc.smf.problems[0]})")
+    return _finish(score, name, max_notes)
+
+
+def load_warnings(score: Score) -> list[str]:
+    """What reading the score's file skipped or could not understand (empty for a clean file)."""
+    return list(score.document.warnings) if score.document is not None else []
+
+
+def read_midi_fast(source: Source, *, max_bytes: int = MAX_FILE_BYTES, max_notes: int = MAX_NOTES) -> Score:
+    """Load a MIDI file with symusic (C++): the bulk path for dataset building.
+
+    Same tempo and meter rules as ``read_midi`` (the SMF defaults before the first event), but no document
+    and symusic's own program rule (a program change in another track is not seen)."""
+    return read_midi(source, backend="symusic", max_bytes=max_bytes, max_notes=max_notes)
+
+
 def _clean_tempos(tempos: list[TempoChange]) -> list[TempoChange]:
-    by_tick: dict[int, float] = {}
-    for t in sorted(tempos, key=lambda t: t.tick):
-        if 1.0 <= t.bpm <= 1000.0:  # a zero or absurd tempo would make times meaningless
-            by_tick[max(int(t.tick), 0)] = float(t.bpm)
-    if not by_tick:
-        return [TempoChange(0, 120.0)]
+    """One tempo per tick, the SMF default 120 BPM before the first (not the first stretched to tick 0)."""
+    by_tick = {max(int(t.tick), 0): float(t.bpm) for t in sorted(tempos, key=lambda t: t.tick) if t.bpm > 0}
     out = [TempoChange(k, v) for k, v in sorted(by_tick.items())]
-    if out[0].tick != 0:
-        out.insert(0, TempoChange(0, out[0].bpm))
+    if not out or out[0].tick != 0:
+        out.insert(0, TempoChange(0, 120.0))
     return out
 
 
 def _clean_signatures(sigs: list[TimeSignature]) -> list[TimeSignature]:
+    """One time signature per tick, the SMF default 4/4 before the first one."""
     by_tick: dict[int, TimeSignature] = {}
     for s in sorted(sigs, key=lambda s: s.tick):
         if 1 <= s.numerator <= 64 and s.denominator in (1, 2, 4, 8, 16, 32, 64):
             by_tick[max(int(s.tick), 0)] = TimeSignature(max(int(s.tick), 0), int(s.numerator), int(s.denominator))
-    if not by_tick:
-        return [TimeSignature(0, 4, 4)]
     out = [by_tick[k] for k in sorted(by_tick)]
-    if out[0].tick != 0:
-        out.insert(0, TimeSignature(0, out[0].numerator, out[0].denominator))
+    if not out or out[0].tick != 0:
+        out.insert(0, TimeSignature(0, 4, 4))
     return out
-
-
-def _make_note(start: int, end: int, pitch: int, velocity: int) -> Note:
-    start = max(int(start), 0)
-    return Note(start, max(int(end), start + 1), int(pitch), int(min(max(velocity, 1), 127)))
-
-
-FAST_PATH_BYTES = 512 * 1024
-
-
-def read_midi(
-    source: Source, *, backend: str = "auto", max_bytes: int = MAX_FILE_BYTES, max_notes: int = MAX_NOTES
-) -> Score:
-    """Load a MIDI file (type 0, 1 or 2). Raises MidiReadError with the reason.
-
-    ``backend``: "miditoolkit" (the card's parser), "symusic" (C++, ~50x faster) or "auto": miditoolkit for
-    ordinary files and symusic above 512 kB, where miditoolkit would keep a musician waiting seconds
-    (a 1e6-note file: 15 s vs 1.8 s). Both give the same Score (tests/test_midi_io.py checks they agree).
-    """
-    if backend not in ("auto", "miditoolkit", "symusic"):
-        raise ValueError(f"unknown MIDI backend {backend!r}")
-    data, name = _load_bytes(source, max_bytes)
-    if backend == "symusic" or (backend == "auto" and len(data) > FAST_PATH_BYTES):
-        return _read_symusic(data, name, max_notes)
-    return _read_miditoolkit(data, name, max_notes)
-
-
-def _read_miditoolkit(data: bytes, name: str, max_notes: int) -> Score:
-    import miditoolkit  # lazy: keeps the window's start-up fast
-
-    try:
-        midi = miditoolkit.MidiFile(file=io.BytesIO(data))
-    except Exception as exc:  # mido/miditoolkit raise many types (EOFError, KeyError, ValueError, OSError ...)
-        raise MidiReadError(f"{name}: corrupt or unsupported MIDI data ({type(exc).__name__}: {exc})") from exc
-    tracks = []
-    for inst in midi.instruments:
-        if not inst.notes:
-            continue
-        notes = [_make_note(n.start, n.end, n.pitch, n.velocity) for n in inst.notes]
-        tracks.append(Track(name=(inst.name or "").strip(), program=int(inst.program), is_drum=bool(inst.is_drum), notes=notes))
-        if sum(len(t.notes) for t in tracks) > max_notes:
-            raise MidiReadError(f"{name}: more than the {max_notes:,} notes supported")
-    score = Score(
-        ticks_per_beat=int(midi.ticks_per_beat),
-        tracks=tracks,
-        tempos=[TempoChange(int(t.time), float(t.tempo)) for t in midi.tempo_changes],
-        time_signatures=[TimeSignature(int(s.time), int(s.numerator), int(s.denominator)) for s in midi.time_signature_changes],
-    )
-    return _finish(score, name, max_notes)
-
-
-def read_midi_fast(source: Source, *, max_bytes: int = MAX_FILE_BYTES, max_notes: int = MAX_NOTES) -> Score:
-    """Load a MIDI file with symusic (C++): the bulk path for dataset building. Same Score as read_midi."""
-    return read_midi(source, backend="symusic", max_bytes=max_bytes, max_notes=max_notes)
 
 
 def _read_symusic(data: bytes, name: str, max_notes: int) -> Score:
@@ -182,39 +169,42 @@ def _read_symusic(data: bytes, name: str, max_notes: int) -> Score:
         if total > max_notes:
             raise MidiReadError(f"{name}: more than the {max_notes:,} notes supported")
         starts, durs, pitches, vels = (arr[k].tolist() for k in ("time", "duration", "pitch", "velocity"))
-        notes = [_make_note(s, s + d, p, v) for s, d, p, v in zip(starts, durs, pitches, vels, strict=True)]
+        notes = [
+            Note(max(int(s), 0), max(int(s + d), int(s), 0), int(p), int(min(max(v, 1), 127)))
+            for s, d, p, v in zip(starts, durs, pitches, vels, strict=True)
+        ]
         tracks.append(Track(name=(t.name or "").strip(), program=int(t.program), is_drum=bool(t.is_drum), notes=notes))
     score = Score(
         ticks_per_beat=int(midi.ticks_per_quarter),
         tracks=tracks,
-        tempos=[TempoChange(int(t.time), float(t.qpm)) for t in midi.tempos],
-        time_signatures=[TimeSignature(int(s.time), int(s.numerator), int(s.denominator)) for s in midi.time_signatures],
+        tempos=_clean_tempos([TempoChange(int(t.time), float(t.qpm)) for t in midi.tempos]),
+        time_signatures=_clean_signatures(
+            [TimeSignature(int(s.time), int(s.numerator), int(s.denominator)) for s in midi.time_signatures]
+        ),
     )
     return _finish(score, name, max_notes)
 
 
+def encode_midi(score: Score) -> tuple[bytes, list[str]]:
+    """The file for ``score`` and what could not be written as asked: its document patched with its
+    edits (everything else as read), or a fresh type-1 file when it has none (engine.midi_document)."""
+    from engine.midi_document import document_bytes
+
+    return document_bytes(score)
+
+
 def score_to_midi_bytes(score: Score) -> bytes:
-    """Serialise a score to Standard MIDI File bytes (type 1). Drum tracks go to channel 10."""
-    import miditoolkit
-
-    midi = miditoolkit.MidiFile(ticks_per_beat=score.ticks_per_beat)
-    midi.tempo_changes = [miditoolkit.TempoChange(float(t.bpm), int(t.tick)) for t in score.tempos]
-    midi.time_signature_changes = [
-        miditoolkit.TimeSignature(int(s.numerator), int(s.denominator), int(s.tick)) for s in score.time_signatures
-    ]
-    for track in score.tracks:
-        inst = miditoolkit.Instrument(program=int(track.program), is_drum=bool(track.is_drum), name=track.name)
-        inst.notes = [miditoolkit.Note(int(n.velocity), int(n.pitch), int(n.start), int(n.end)) for n in track.sorted_notes()]
-        midi.instruments.append(inst)
-    buf = io.BytesIO()
-    midi.dump(file=buf)
-    return buf.getvalue()
+    """``encode_midi`` without the warnings."""
+    return encode_midi(score)[0]
 
 
-def write_midi(score: Score, path: str | os.PathLike) -> None:
-    """Write a score as a type-1 MIDI file, atomically. Raises MidiWriteError on failure."""
+def write_midi(score: Score, path: str | os.PathLike) -> list[str]:
+    """Write a score as a MIDI file, atomically. Returns warnings (e.g. the MIDI channels ran out).
+
+    Raises MidiWriteError on failure; the old file, if any, is left as it was."""
     try:
-        data = score_to_midi_bytes(score)
+        data, warnings = encode_midi(score)
         atomic_write_bytes(path, data)
     except OSError as exc:
         raise MidiWriteError(f"{Path(path).name}: cannot be written ({exc.strerror or exc})") from exc
+    return warnings

@@ -8,12 +8,16 @@ Nothing here knows about Qt, torch or files.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.midi_document import MidiDocument
 
 
 @dataclass(frozen=True, slots=True)
 class Note:
     start: int  # tick of the note-on
-    end: int  # tick of the note-off (> start)
+    end: int  # tick of the note-off (>= start: a file may hold zero-length notes, kept as they are)
     pitch: int  # MIDI pitch 0-127
     velocity: int = 90
 
@@ -32,6 +36,9 @@ class Track:
     category: str | None = None
     # True for parts the dataset builder generated (e.g. MMA band layers), so metrics can tell them apart.
     generated: bool = False
+    # The part of the song document this track was read from: (MTrk index, channel, program or -1 for
+    # drums), see engine.midi_document. None for a track the file did not have (added, generated).
+    source: tuple[int, int, int] | None = None
 
     def sorted_notes(self) -> list[Note]:
         return sorted(self.notes, key=lambda n: (n.start, n.pitch, n.end))
@@ -51,6 +58,14 @@ class TimeSignature:
     tick: int
     numerator: int
     denominator: int
+
+
+@dataclass(frozen=True, slots=True)
+class KeySignature:
+    """A key signature event, e.g. "Eb" or "Cm" (SMF meta 0x59: sharps/flats and major/minor)."""
+
+    tick: int
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +94,10 @@ class Score:
     downbeats: list[int] | None = None
     # Chord annotations (from a dataset or from engine.analysis.chords); empty = unknown.
     chords: list[ChordLabel] = field(default_factory=list)
+    key_signatures: list[KeySignature] = field(default_factory=list)
+    # The file this score is a view of (every event it held), shared by copies; writing patches the
+    # score's edits onto it (engine.midi_document). None for a song made in memory.
+    document: MidiDocument | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_notes(self) -> int:
@@ -99,6 +118,7 @@ class Score:
             beats=None if self.beats is None else list(self.beats),
             downbeats=None if self.downbeats is None else list(self.downbeats),
             chords=list(self.chords),
+            key_signatures=list(self.key_signatures),
         )
 
     def first_bpm(self) -> float:

@@ -23,23 +23,25 @@ def tempo_class(bpm: float) -> str:
 
 
 def representative_bpm(score: Score) -> float:
-    """The tempo a listener hears most: the time-weighted median BPM over the notes' span.
+    """The tempo a listener hears for the longest time: the median BPM weighted by seconds over the song.
 
-    The seed averaged the first five tempo events; a song whose intro is slow would be misclassed that way.
+    Weighted by time, not by ticks: four bars at 120 BPM last 8 s and three bars at 60 BPM 12 s, so the song
+    is heard at 60. The seed averaged the first five tempo events; a song whose intro is slow would be
+    misclassed that way.
     """
     tempos = sorted(score.tempos, key=lambda t: t.tick) or []
     if not tempos:
         return 120.0
     end = max(score.end_tick, tempos[-1].tick + 1)
-    spans: list[tuple[float, int]] = []
+    spans: list[tuple[float, float]] = []
     for i, t in enumerate(tempos):
-        stop = tempos[i + 1].tick if i + 1 < len(tempos) else end
-        if stop > t.tick:
-            spans.append((t.bpm, stop - t.tick))
+        stop = min(tempos[i + 1].tick if i + 1 < len(tempos) else end, end)
+        if stop > t.tick and t.bpm > 0:
+            spans.append((t.bpm, (stop - t.tick) / t.bpm))  # seconds are ticks / BPM up to one constant
     if not spans:
         return tempos[0].bpm
     spans.sort()
-    half, acc = sum(w for _, w in spans) / 2.0, 0
+    half, acc = sum(w for _, w in spans) / 2.0, 0.0
     for bpm, w in spans:
         acc += w
         if acc >= half:
