@@ -222,7 +222,7 @@ def read_document(data: bytes) -> tuple[MidiDocument, Score]:
                     program[m] = _programs_at(programs.get(channel), arr[m, 2], t, arr[m, 5])
             for (channel, pitch, start, end, velocity, on_seq, off_seq), prog in zip(rows, program.tolist(), strict=True):
                 grouped.setdefault((t, channel, prog), []).append((Note(start, end, pitch, velocity), on_seq, off_seq))
-        firsts = sorted(grouped, key=lambda k: min(n.start for n, _, _ in grouped[k]))
+        firsts = sorted(grouped, key=lambda k: (min(n.start for n, _, _ in grouped[k]), k[1], k[2]))
         channels = {k[1] for k in grouped}
         for key in firsts:
             items = sorted(grouped[key], key=lambda x: (x[0].start, x[0].pitch, x[0].end))
