@@ -8,6 +8,8 @@ undo trivially correct and lets caches key on object identity.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
@@ -19,13 +21,15 @@ import numpy as np
 from engine.analysis.categories import CATEGORIES, DEFAULT_PROGRAM, track_category
 from engine.analysis.grid import POSITIONS_PER_BEAT, BeatGrid, beat_grid
 from engine.analysis.tempo import TEMPO_CLASSES
-from engine.score import ChordLabel, Note, Score, TempoChange, TimeSignature, Track
+from engine.score import ChordLabel, KeySignature, Note, Score, TempoChange, TimeSignature, Track
 
 NoteKey = tuple[int, int, int]  # (track index, start tick, pitch): how the engine names a locked note
 Attributes = Literal["all", "pitch", "rhythm"]
 ATTRIBUTES: tuple[str, ...] = ("all", "pitch", "rhythm")
 PROJECT_SUFFIX = ".pdsproj"
-PROJECT_VERSION = 1
+# 2: the song document (the MIDI file's bytes) and each track's part of it are stored, so a re-opened
+# project writes every event the file held; 1 (notes, tempos, meters, chords only) still loads.
+PROJECT_VERSION = 2
 CHORD_ANALYSIS_NOTE_LIMIT = 60_000  # above this, chord detection would make opening a file feel slow
 
 
@@ -327,8 +331,10 @@ def score_to_dict(score: Score) -> dict[str, Any]:
         "beats": score.beats,
         "downbeats": score.downbeats,
         "chords": [[c.start, c.end, c.root, c.quality] for c in score.chords],
+        "key_signatures": [[k.tick, k.name] for k in score.key_signatures],
         "tracks": [
             {
+                "source": None if t.source is None else list(t.source),
                 "name": t.name,
                 "program": t.program,
                 "is_drum": t.is_drum,
@@ -350,6 +356,7 @@ def score_from_dict(data: dict[str, Any]) -> Score:
             notes=[Note(int(s), int(e), int(p), int(v)) for s, e, p, v in t.get("notes", [])],
             category=t.get("category") if t.get("category") in CATEGORIES else None,
             generated=bool(t.get("generated", False)),
+            source=None if t.get("source") is None else (int(t["source"][0]), int(t["source"][1]), int(t["source"][2])),
         )
         for t in data.get("tracks", [])
     ]
@@ -361,7 +368,25 @@ def score_from_dict(data: dict[str, Any]) -> Score:
         beats=data.get("beats"),
         downbeats=data.get("downbeats"),
         chords=[ChordLabel(int(s), int(e), None if r is None else int(r), str(q)) for s, e, r, q in data.get("chords", [])],
+        key_signatures=[KeySignature(int(t), str(n)) for t, n in data.get("key_signatures", [])],
     )
+
+
+def _attach_document(score: Score, midi: bytes, name: str) -> Score:
+    """Re-read the stored MIDI bytes and make ``score`` a view of that document again.
+
+    A track keeps its ``source`` only where the document has that part; anything else is treated as a
+    new track when written (so a stale or edited project file never patches the wrong events).
+    """
+    from engine.midi_document import read_document
+    from engine.smf import SmfError
+
+    try:
+        doc, _ = read_document(midi)
+    except SmfError as exc:
+        raise ValueError(f"{name}: the stored MIDI file is damaged ({exc})") from exc
+    tracks = [t if t.source is None or t.source in doc.parts else replace(t, source=None) for t in score.tracks]
+    return replace(score, tracks=tracks, document=doc)
 
 
 @dataclass
@@ -381,6 +406,8 @@ class ProjectState:
             "version": PROJECT_VERSION,
             "source_midi": self.source_midi,
             "score": score_to_dict(self.score),
+            # the song document: the file as read, base64; every event outside the edits is written from it
+            "document_midi": None if self.score.document is None else base64.b64encode(self.score.document.data).decode("ascii"),
             "locked_notes": sorted([list(k) for k in self.locked]),
             "selection": sel,
             "prompts": self.prompts.to_dict(),
@@ -400,10 +427,14 @@ class ProjectState:
             raise ValueError(f"{name}: made by a newer version of the studio (format {doc.get('version')})")
         try:
             score = score_from_dict(doc["score"])
+            if doc.get("document_midi"):
+                score = _attach_document(score, base64.b64decode(doc["document_midi"], validate=True), name)
             sel = doc.get("selection")
             selection = None if not sel else RegionSelection(int(sel["start_bar"]), int(sel["end_bar"]), None if sel.get("tracks") is None else tuple(sel["tracks"]))
             locked = frozenset((int(a), int(b), int(c)) for a, b, c in doc.get("locked_notes", []))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, binascii.Error) as exc:
+            if str(exc).startswith(f"{name}: "):
+                raise
             raise ValueError(f"{name}: damaged project file ({type(exc).__name__}: {exc})") from exc
         return cls(score, doc.get("source_midi"), locked, selection, PromptSettings.from_dict(doc.get("prompts") or {}))
 

@@ -12,6 +12,12 @@ from pathlib import Path
 from engine.errors import StudioError
 
 
+def _warn(name: str, warnings: list[str]) -> None:
+    """One stderr line per thing a file held that could not be read or written as asked."""
+    for text in warnings:
+        print(f"warning: {name}: {text}", file=sys.stderr)
+
+
 def _analyze(args: argparse.Namespace) -> int:
     from engine.analysis.chord_vocab import chord_name
     from engine.analysis.chords import detect_chords
@@ -91,10 +97,11 @@ def _infill(args: argparse.Namespace) -> int:
     from engine.analysis.categories import parse_category
     from engine.analysis.melody import assign_categories
     from engine.infill import Prompts, Selection, infill, load_default_model, load_model
-    from engine.midi_io import read_midi, write_midi
+    from engine.midi_io import load_warnings, read_midi, write_midi
 
     src = Path(args.midi)
     score = read_midi(src)
+    _warn(src.name, load_warnings(score))
     categories = assign_categories(score)
     for track, cat in zip(score.tracks, categories, strict=True):
         track.category = track.category or cat
@@ -131,20 +138,22 @@ def _infill(args: argparse.Namespace) -> int:
                      steps=args.steps, seed=args.seed, temperature=args.temperature, model=model, progress=progress)
     print(file=sys.stderr)
     for path, result in zip(paths, results, strict=True):
-        write_midi(result, path)
+        _warn(path.name, write_midi(result, path))
         print(path)
     return 0
 
 
 def _render(args: argparse.Namespace) -> int:
-    from engine.midi_io import read_midi
+    from engine.midi_io import load_warnings, read_midi
     from engine.synth import render_to_wav
 
     src = Path(args.midi)
     out = Path(args.output) if args.output else src.with_suffix(".wav")
     if out.exists() and not args.force:
         raise StudioError(f"{out} exists; choose another -o or add --force to overwrite")
-    render_to_wav(read_midi(src), out, soundfont=args.soundfont, sample_rate=args.sample_rate)
+    score = read_midi(src)
+    _warn(src.name, load_warnings(score))
+    render_to_wav(score, out, soundfont=args.soundfont, sample_rate=args.sample_rate)
     print(out)
     return 0
 

@@ -96,3 +96,22 @@ def test_render_writes_a_wav(song, tmp_path):
     out = tmp_path / "band.wav"
     assert main(["render", str(song), "-o", str(out)]) == 0
     assert out.stat().st_size > 44100 * 2 * 2 * 10  # > 10 s of 16-bit stereo: the song is 19 s
+
+
+def test_infill_keeps_every_event_outside_the_region_and_prints_load_warnings(tiny_model, tmp_path, capsys):
+    from engine.midi_compare import Region, compare_outside
+    from tests import midi_kinds as kinds
+
+    src = tmp_path / "karaoke.mid"
+    src.write_bytes(kinds.karaoke())
+    out = tmp_path / "out.mid"
+    assert main(["infill", str(src), "--bars", "2-3", "--tracks", "1", "--model", str(tiny_model), "-o", str(out)]) == 0
+    part = read_midi(src).tracks[0].source
+    region = Region(part[0], part[1], kinds.BAR - 30, 3 * kinds.BAR - 30)
+    cmp = compare_outside(src.read_bytes(), out.read_bytes(), [region])
+    assert cmp.ok, cmp.summary()
+
+    odd = tmp_path / "odd.mid"
+    odd.write_bytes(kinds.odd_events())
+    assert main(["render", str(odd), "-o", str(tmp_path / "odd.wav")]) in (0, 1)  # no synth is fine here
+    assert "warning: odd.mid:" in capsys.readouterr().err

@@ -284,3 +284,35 @@ def test_damaged_track_loads_what_it_can_with_a_warning() -> None:
     cut = bytes(data[: len(data) - 40])  # the last track ends in the middle of an event
     score = read_midi(cut)
     assert load_warnings(score) and score.n_notes > 0
+
+
+def test_a_saved_and_reopened_project_is_the_same_document(model) -> None:  # noqa: ANN001
+    from app.document import ProjectState
+
+    data = kinds.karaoke()
+    out, written, region = _infilled(data, 0, (1, 3), model)
+    edited = delete_notes(out, [(1, out.tracks[1].notes[0].start, out.tracks[1].notes[0].pitch)])
+    back = ProjectState.from_json(ProjectState(edited, "song.mid").to_json()).score
+    assert back.document is not None and back == edited
+    assert [t.source for t in back.tracks] == [t.source for t in edited.tracks]
+    assert score_to_midi_bytes(back) == score_to_midi_bytes(edited)  # every lyric, marker, pedal kept
+    cmp = compare_outside(data, score_to_midi_bytes(back), [region])
+    assert cmp.notes_lost == 1 and not cmp.events_lost and not cmp.events_added
+
+
+def test_a_version_1_project_still_opens_and_a_damaged_document_is_named() -> None:
+    import base64
+    import json
+
+    from app.document import ProjectState
+
+    score = read_midi(kinds.karaoke())
+    doc = json.loads(ProjectState(score, "song.mid").to_json())
+    doc["version"] = 1
+    del doc["document_midi"]
+    v1 = ProjectState.from_json(json.dumps(doc).encode(), "old.pdsproj").score
+    assert v1.document is None and [t.notes for t in v1.tracks] == [t.notes for t in score.tracks]
+    doc["version"] = 2
+    doc["document_midi"] = base64.b64encode(b"MThd\x00\x00\x00\x06\x00").decode()
+    with pytest.raises(ValueError, match="new.pdsproj: "):
+        ProjectState.from_json(json.dumps(doc).encode(), "new.pdsproj")
