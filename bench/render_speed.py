@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python -m bench.render_speed``. Builds a 3-minute, five-part song at 100 BPM in code,
 renders it with TimGM6mb (and FluidR3 when installed), and prints seconds and the x real-time factor
 against the 20x target. The baseline is measured in the same run on the same song: it is written to a
-temporary MIDI file with miditoolkit and rendered by ``fluidsynth.Synth.midi2audio`` (FluidSynth's file
+temporary MIDI file with the project's writer and rendered by ``fluidsynth.Synth.midi2audio`` (FluidSynth's file
 player and file renderer, sample-timed), with the same gain and effects. Finally the Play-to-first-callback
 time is measured on ALSA's null device in a child process (PortAudio reads ~/.asoundrc once per process).
 """
@@ -69,15 +69,10 @@ def song(bars: int = BARS, seed: int = 1) -> Score:
 
 
 def write_midi(score: Score, path: Path) -> None:
-    import miditoolkit
+    """The song as a MIDI file for FluidSynth's own file player (the project's writer)."""
+    from engine.midi_io import write_midi as write
 
-    midi = miditoolkit.MidiFile(ticks_per_beat=score.ticks_per_beat)
-    midi.tempo_changes = [miditoolkit.TempoChange(t.bpm, t.tick) for t in score.tempos]
-    for trk in score.tracks:
-        inst = miditoolkit.Instrument(program=trk.program, is_drum=trk.is_drum, name=trk.name)
-        inst.notes = [miditoolkit.Note(n.velocity, n.pitch, n.start, n.end) for n in trk.notes]
-        midi.instruments.append(inst)
-    midi.dump(str(path))
+    write(score, path)
 
 
 def baseline_midi2audio(midi_path: Path, wav_path: Path, font: Path, config: SynthConfig) -> float:
