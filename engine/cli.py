@@ -93,8 +93,18 @@ def _variation_paths(out: Path, n: int) -> list[Path]:
     return [out.with_name(f"{out.stem}-{k + 1}{out.suffix or '.mid'}") for k in range(n)]
 
 
-def _infill(args: argparse.Namespace) -> int:
+def _categories(text: str | None, option: str) -> tuple[str, ...]:
     from engine.analysis.categories import parse_category
+
+    try:
+        return tuple(parse_category(x) for x in (text or "").split(",") if x.strip())
+    except ValueError as exc:
+        raise StudioError(f"{option}: {exc}") from None
+
+
+def _infill(args: argparse.Namespace) -> int:
+    from engine.analysis.chord_edit import parse_progression, replace_chords
+    from engine.analysis.grid import beat_grid, extend_bars
     from engine.analysis.melody import assign_categories
     from engine.infill import Prompts, Selection, infill, load_default_model, load_model
     from engine.midi_io import load_warnings, read_midi, write_midi
@@ -102,31 +112,51 @@ def _infill(args: argparse.Namespace) -> int:
     src = Path(args.midi)
     score = read_midi(src)
     _warn(src.name, load_warnings(score))
+    old_bars = beat_grid(score).n_bars
+    if args.extend:
+        if args.extend < 1:
+            raise StudioError(f"--extend {args.extend}: give a number of bars, at least 1")
+        score = extend_bars(score, args.extend)
     categories = assign_categories(score)
     for track, cat in zip(score.tracks, categories, strict=True):
         track.category = track.category or cat
-    start, end = _parse_bars(args.bars) if args.bars else (0, None)
-    tracks = _resolve_tracks(score, args.tracks, categories)
-    try:
-        wanted = tuple(parse_category(x) for x in args.instruments.split(",") if x.strip()) if args.instruments else ()
-    except ValueError as exc:
-        raise StudioError(str(exc)) from None
+    grid = beat_grid(score)
+    n_bars = grid.n_bars
+    if args.bars:
+        start, end = _parse_bars(args.bars)
+    elif args.extend:
+        start, end = old_bars, n_bars  # the new bars
+    else:
+        start, end = 0, n_bars
+    if end > n_bars:
+        raise StudioError(f"--bars {args.bars}: the song has {n_bars} bars" + ("" if args.extend else " (--extend N adds bars)"))
+    wanted = _categories(args.instruments, "--instruments")
+    added = _categories(args.add, "--add")
+    if added and args.tracks is None:
+        tracks: tuple[int, ...] | None = ()  # --add alone: every existing track stays as it is
+    else:
+        tracks = _resolve_tracks(score, args.tracks, categories)
     present = {categories[t] for t in (tracks if tracks is not None else range(len(score.tracks)))}
-    new_tracks = tuple(c for c in wanted if c not in present)
+    new_tracks = tuple(dict.fromkeys(added + tuple(c for c in wanted if c not in present)))
+    if not new_tracks and tracks == ():
+        raise StudioError("nothing to regenerate: give --tracks, or --add instruments to add")
+    if args.chords:
+        try:
+            given = parse_progression(args.chords, grid, start, end)
+        except ValueError as exc:
+            raise StudioError(f"--chords: {exc}") from None
+        from engine.analysis.chords import detect_chords
+
+        t0, t1 = (int(grid.position_to_tick(int(grid.bar_starts[b]))) for b in (start, end))
+        score.chords = replace_chords(list(score.chords) or list(detect_chords(score, grid)), t0, t1, given)
     out = Path(args.output) if args.output else src.with_name(f"{src.stem}-infill.mid")
     paths = _variation_paths(out, args.variations)
     clash = [p for p in paths if p.exists() or p.resolve() == src.resolve()]
     if clash and not args.force:
         raise StudioError(f"{clash[0]} exists; choose another -o or add --force to overwrite")
     model = load_model(args.model) if args.model else load_default_model()
-    from engine.analysis.grid import beat_grid
-
-    n_bars = beat_grid(score).n_bars
-    end = n_bars if end is None else end
-    if end > n_bars:
-        raise StudioError(f"--bars {args.bars}: the song has {n_bars} bars")
     try:
-        prompts = Prompts(tempo_class=args.tempo, instruments=wanted, density=args.density)
+        prompts = Prompts(tempo_class=args.tempo, instruments=tuple(dict.fromkeys(wanted + added)), density=args.density)
     except ValueError as exc:
         raise StudioError(str(exc)) from None
     selection = Selection(start, end, tracks, args.attributes, new_tracks)
@@ -171,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bars", help="bar range counted from 1, both ends included, e.g. 9-12 (default: whole song)")
     p.add_argument("--tracks", help="tracks to regenerate: numbers, names or categories, comma-separated (default: all)")
     p.add_argument("--instruments", help="instrument categories wanted in the region; ones the song lacks are added as new tracks")
+    p.add_argument("--add", help="instrument categories to add as new tracks in the region, e.g. strings,drums; without "
+                   "--tracks every existing track stays exactly as it is")
+    p.add_argument("--chords", help='the region\'s chords: one symbol per bar, e.g. "C G Am F", or with lengths in beats, '
+                   'e.g. "C:2 G:2 Am:4"; the regenerated parts follow them and they are written as "Chord:" markers')
+    p.add_argument("--extend", type=int, default=0, metavar="N",
+                   help="add N empty bars after the song's last bar first (without --bars, those bars are generated)")
     p.add_argument("--tempo", choices=["largo", "andante", "moderato", "allegro", "presto"], help="tempo class prompt (default: the song's)")
     p.add_argument("--attributes", choices=["all", "pitch", "rhythm"], default="all", help="what to regenerate (default all)")
     p.add_argument("--variations", type=int, default=1)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine import smf
-from engine.score import KeySignature, Note, Score, TempoChange, TimeSignature, Track
+from engine.score import ChordLabel, KeySignature, Note, Score, TempoChange, TimeSignature, Track
 
 PartKey = tuple[int, int, int]  # (MTrk index, channel 0-15, program 0-127; -1 for drums)
 
@@ -45,6 +45,11 @@ TEMPO_META = 0x51
 TIME_SIGNATURE_META = 0x58
 KEY_SIGNATURE_META = 0x59
 TRACK_NAME_META = 0x03
+MARKER_META = 0x06
+# Chords are written as marker events "Chord: Am7" in the first track (DAWs show markers on their
+# timeline; the prefix keeps section markers such as "A" or "Verse" from being read as chords).
+# "Chord: N.C." ends the chord before it.
+CHORD_MARKER_PREFIX = "Chord: "
 _KEYS_MAJOR = ("Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#")
 _KEYS_MINOR = ("Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#", "G#", "D#", "A#")
 
@@ -74,6 +79,8 @@ class MidiDocument:
     time_signatures: list[TimeSignature]
     key_signatures: list[KeySignature]
     warnings: list[str] = field(default_factory=list)
+    chords: list[ChordLabel] = field(default_factory=list)  # from "Chord: ..." markers
+    chord_markers: dict[int, set[int]] = field(default_factory=dict)  # track -> seq of each chord marker
 
     @property
     def channels_in_use(self) -> set[int]:
@@ -201,6 +208,51 @@ def key_signature_view(tracks: list[smf.TrackEvents], warnings: list[str]) -> li
     return out
 
 
+def chord_view(tracks: list[smf.TrackEvents], end: int) -> tuple[list[ChordLabel], dict[int, set[int]]]:
+    """Chord labels from "Chord: <symbol>" markers (any track), each lasting to the next marker or ``end``.
+
+    Returns the labels and, per track, the seq numbers of those markers (so a chord edit replaces them).
+    A marker whose symbol cannot be read is left alone as an ordinary marker.
+    """
+    from engine.analysis.chord_edit import parse_chord
+
+    found: list[tuple[int, int | None, str]] = []
+    seqs: dict[int, set[int]] = defaultdict(set)
+    for t, track in enumerate(tracks):
+        for e in track.others:
+            if e.kind != smf.META or e.meta_type != MARKER_META:
+                continue
+            text = _text(e.data)
+            if not text.startswith(CHORD_MARKER_PREFIX):
+                continue
+            try:
+                root, quality = parse_chord(text[len(CHORD_MARKER_PREFIX):])
+            except ValueError:
+                continue
+            found.append((e.tick, root, quality))
+            seqs[t].add(e.seq)
+    found.sort(key=lambda x: x[0])
+    labels: list[ChordLabel] = []
+    for k, (tick, root, quality) in enumerate(found):
+        stop = found[k + 1][0] if k + 1 < len(found) else max(end, tick + 1)
+        if root is not None and stop > tick:
+            labels.append(ChordLabel(tick, stop, root, quality))
+    return labels, dict(seqs)
+
+
+def _chord_marker_events(chords: list[ChordLabel]) -> list[tuple[int, int, int, bytes]]:
+    from engine.analysis.chord_vocab import chord_name
+
+    real = sorted((c for c in chords if c.root is not None and c.end > c.start), key=lambda c: c.start)
+    out: list[tuple[int, int, int, bytes]] = []
+    for k, c in enumerate(real):
+        out.append((c.start, _PH_OLD, 2 * k, _meta(MARKER_META, (CHORD_MARKER_PREFIX + chord_name(c.root, c.quality)).encode())))
+        nxt = real[k + 1].start if k + 1 < len(real) else None
+        if nxt is None or nxt > c.end:
+            out.append((c.end, _PH_OLD, 2 * k + 1, _meta(MARKER_META, (CHORD_MARKER_PREFIX + "N.C.").encode())))
+    return out
+
+
 def read_document(data: bytes) -> tuple[MidiDocument, Score]:
     """Parse a file into its document and Score view. Raises ``smf.SmfError`` for an unusable header."""
     parsed = smf.parse_smf(data)
@@ -237,10 +289,11 @@ def read_document(data: bytes) -> tuple[MidiDocument, Score]:
                 kit = int(_programs_at(programs.get(key[1]), np.asarray([first.start]), t, np.asarray([items[0][1]]))[0])
             parts[key] = PartNotes([x[0] for x in items], [x[1] for x in items], [x[2] for x in items], part_name, kit)
             order.append(key)
+    chords, chord_markers = chord_view(tracks, max((tr.end_tick for tr in tracks), default=0))
     doc = MidiDocument(
         bytes(data), parsed, parts,
         tempo_view(tracks, warnings), time_signature_view(tracks, warnings), key_signature_view(tracks, warnings),
-        warnings,
+        warnings, chords, chord_markers,
     )
     score = Score(
         ticks_per_beat=parsed.ticks_per_beat,
@@ -251,6 +304,7 @@ def read_document(data: bytes) -> tuple[MidiDocument, Score]:
         tempos=list(doc.tempos),
         time_signatures=list(doc.time_signatures),
         key_signatures=list(doc.key_signatures),
+        chords=list(doc.chords),
         document=doc,
     )
     if parsed.format == 2:
@@ -373,6 +427,7 @@ def fresh_bytes(score: Score) -> tuple[bytes, list[str]]:
     per part on the channels ``ChannelAllocator`` gives in track order."""
     warnings: list[str] = []
     conductor = _tempo_events(score.tempos) + _signature_events(score.time_signatures) + _key_events(score.key_signatures)
+    conductor += _chord_marker_events(score.chords)
     chunks = [smf.chunk_bytes(b"MTrk", _body(conductor))]
     alloc = ChannelAllocator({})
     for track in score.tracks:
@@ -462,6 +517,11 @@ def document_bytes(score: Score) -> tuple[bytes, list[str]]:
         for t in range(len(doc.smf.tracks)):
             patches[t].drop_meta.add(TIME_SIGNATURE_META)
         patches[conductor].added.extend(_signature_events(score.time_signatures))
+
+    if score.chords != doc.chords:
+        for t, seqs in doc.chord_markers.items():
+            patches[t].removed.update(seqs)
+        patches[conductor].added.extend(_chord_marker_events(score.chords))
 
     chunks = list(doc.smf.chunks)
     for t, patch in patches.items():

@@ -95,6 +95,9 @@ class Score:
     # Chord annotations (from a dataset or from engine.analysis.chords); empty = unknown.
     chords: list[ChordLabel] = field(default_factory=list)
     key_signatures: list[KeySignature] = field(default_factory=list)
+    # The song lasts at least this many ticks: bars added after the last note (``extend_bars``) so that an
+    # outro or a continuation can be generated there. 0 = the song ends at its last note-off.
+    length: int = 0
     # The file this score is a view of (every event it held), shared by copies; writing patches the
     # score's edits onto it (engine.midi_document). None for a song made in memory.
     document: MidiDocument | None = field(default=None, repr=False, compare=False)
@@ -105,8 +108,8 @@ class Score:
 
     @property
     def end_tick(self) -> int:
-        """Tick of the last note-off (0 for a score without notes)."""
-        return max((n.end for t in self.tracks for n in t.notes), default=0)
+        """Tick of the last note-off, or ``length`` when that is later (0 for an empty score)."""
+        return max(max((n.end for t in self.tracks for n in t.notes), default=0), self.length)
 
     def copy(self) -> Score:
         """A copy whose tracks and lists can be edited without touching this score."""

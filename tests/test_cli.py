@@ -115,3 +115,48 @@ def test_infill_keeps_every_event_outside_the_region_and_prints_load_warnings(ti
     odd.write_bytes(kinds.odd_events())
     assert main(["render", str(odd), "-o", str(tmp_path / "odd.wav")]) in (0, 1)  # no synth is fine here
     assert "warning: odd.mid:" in capsys.readouterr().err
+
+
+def _track_chunks(data: bytes) -> list[bytes]:
+    from engine.smf import parse_smf
+
+    parsed = parse_smf(data)
+    return [parsed.chunks[i][1] for i in parsed.track_chunk]
+
+
+def test_add_creates_new_tracks_and_leaves_every_existing_track_byte_for_byte(song, tiny_model, tmp_path, capsys):
+    out = tmp_path / "added.mid"
+    assert main(["infill", str(song), "--add", "strings,drums", "--bars", "3-6", "--model", str(tiny_model), "-o", str(out)]) == 0
+    before, after = _track_chunks(song.read_bytes()), _track_chunks(out.read_bytes())
+    assert after[: len(before)] == before and len(after) == len(before) + 2
+    result = read_midi(out)
+    assert [t.name for t in result.tracks][-2:] == ["Strings", "Drums"]
+
+
+def test_chords_set_the_regions_chords_and_are_written_as_markers(song, tiny_model, tmp_path):
+    out = tmp_path / "chords.mid"
+    assert main(["infill", str(song), "--tracks", "2", "--bars", "3-6", "--chords", "Eb Bb Cm Ab",
+                 "--model", str(tiny_model), "-o", str(out)]) == 0
+    result = read_midi(out)
+    region = [c for c in result.chords if 2 * 1920 <= c.start < 6 * 1920]
+    assert [(c.start, c.root, c.quality) for c in region] == [(3840, 3, ""), (5760, 10, ""), (7680, 0, "m"), (9600, 8, "")]
+
+
+def test_extend_adds_bars_and_generates_them(song, tiny_model, tmp_path):
+    out = tmp_path / "longer.mid"
+    assert main(["infill", str(song), "--extend", "4", "--tracks", "1,3", "--model", str(tiny_model), "-o", str(out)]) == 0
+    original, result = read_midi(song), read_midi(out)
+    assert max(n.start for t in result.tracks for n in t.notes) >= 8 * 1920  # something was written in bars 9-12
+    for t in range(len(original.tracks)):
+        assert [n for n in result.tracks[t].notes if n.start < 8 * 1920] == original.tracks[t].notes
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--chords", "C Q"], "unknown chord"),
+    (["--add", "kazoo"], "--add"),
+    (["--bars", "9-12"], "--extend N adds bars"),
+])
+def test_add_chords_extend_errors_are_one_line(song, tiny_model, tmp_path, capsys, args, message):
+    assert main(["infill", str(song), "--model", str(tiny_model), "-o", str(tmp_path / "x.mid"), *args]) == 1
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1

@@ -8,7 +8,7 @@ between beats the map is linear, 8 positions (32nds) per beat.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -122,3 +122,24 @@ def _grid_from_time_signatures(score: Score) -> BeatGrid:
     n_beats = int(np.ceil(starts_arr[-1] / POSITIONS_PER_BEAT)) + 1
     beat_ticks = np.arange(n_beats, dtype=np.int64) * tpb
     return BeatGrid(beat_ticks, starts_arr)
+
+
+def extend_bars(score: Score, n: int) -> Score:
+    """``score`` lasting ``n`` more bars after its last bar, each as long as that last bar.
+
+    The new bars are empty (``Score.length`` holds them); an explicit beat grid continues with its last
+    beat spacing. Raises ValueError for n < 1. Notes, tempos and meters are shared, not copied.
+    """
+    if n < 1:
+        raise ValueError(f"extend by at least one bar, got {n}")
+    grid = beat_grid(score)
+    starts = grid.bar_starts
+    last = int(starts[-1] - starts[-2]) if len(starts) >= 2 else 4 * POSITIONS_PER_BEAT
+    end_pos = int(starts[-1]) + n * last
+    beats = grid.beat_ticks.astype(np.int64)
+    step = int(beats[-1] - beats[-2]) if len(beats) >= 2 else score.ticks_per_beat
+    need = end_pos // POSITIONS_PER_BEAT + 2
+    if len(beats) < need:
+        beats = np.concatenate([beats, beats[-1] + step * np.arange(1, need - len(beats) + 1)])
+    end_tick = int(BeatGrid(beats, starts).position_to_tick(end_pos))
+    return replace(score, length=max(score.length, end_tick))
