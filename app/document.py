@@ -332,6 +332,7 @@ def score_to_dict(score: Score) -> dict[str, Any]:
         "downbeats": score.downbeats,
         "chords": [[c.start, c.end, c.root, c.quality] for c in score.chords],
         "key_signatures": [[k.tick, k.name] for k in score.key_signatures],
+        "length": score.length,
         "tracks": [
             {
                 "source": None if t.source is None else list(t.source),
@@ -369,6 +370,7 @@ def score_from_dict(data: dict[str, Any]) -> Score:
         downbeats=data.get("downbeats"),
         chords=[ChordLabel(int(s), int(e), None if r is None else int(r), str(q)) for s, e, r, q in data.get("chords", [])],
         key_signatures=[KeySignature(int(t), str(n)) for t, n in data.get("key_signatures", [])],
+        length=int(data.get("length", 0)),
     )
 
 

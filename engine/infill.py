@@ -72,6 +72,7 @@ class InfillModel:
     diffusion: Diffusion
     source: str = ""
     thin_context: bool = False  # trained with thinned far context: infill with it too (masks.build_problem)
+    writes_chords: bool = False  # trained with chord masks: can sample a region's chords (Selection.chords)
 
     @property
     def max_rows(self) -> int:
@@ -94,7 +95,8 @@ def load_model(directory: str | os.PathLike) -> InfillModel:
     model.eval()
     train = (read_checkpoint_info(path).get("metadata") or {}).get("train_config") or {}  # type: ignore[union-attr]
     thin = float(train.get("thin_context", 0.0)) > 0  # the training run thinned far context: infill so too
-    return InfillModel(model, cfg, make_diffusion(cfg), str(path), thin)
+    writes_chords = float(train.get("chord_masks", 0.0)) > 0
+    return InfillModel(model, cfg, make_diffusion(cfg), str(path), thin, writes_chords)
 
 
 def load_default_model() -> InfillModel:
@@ -122,6 +124,19 @@ def _with_prompt(example: Any, prompts: Prompts, extra: tuple[str, ...]) -> Any:
         for c in wanted:
             instruments[CATEGORY_INDEX[c]] = True
     return replace(example, tempo=tempo, instruments=instruments)
+
+
+def _chord_choice(score: Score, encoding: Any, selection: Selection, model: InfillModel) -> Selection:
+    """The selection with ``chords`` set where the model should write the region's chords
+    (``chord_source.model_writes_chords``); a model not trained for it keeps the song's chords."""
+    from engine.representation.chord_source import model_writes_chords
+
+    if selection.chords and not model.writes_chords:
+        raise RepresentationError(
+            "this model was not trained to write chords (train with chord_masks > 0); enter the chords instead")
+    if selection.attributes == "all" and model.writes_chords and model_writes_chords(score, selection, encoding.categories):
+        return replace(selection, chords=True)
+    return selection
 
 
 def infill(
@@ -161,6 +176,7 @@ def infill(
     encoding = encode(score)
     if selection.end_bar > encoding.end_bar or selection.start_bar < 0 or selection.start_bar >= selection.end_bar:
         raise RepresentationError(f"bars {selection.start_bar + 1}-{selection.end_bar} are outside the song's {encoding.end_bar} bars")
+    selection = _chord_choice(score, encoding, selection, model)
     parts = split_selection(encoding, selection, _slots(encoding, selection, prompts.density), model.max_rows)
     total = steps * len(parts)
     generator = torch.Generator().manual_seed(int(seed))

@@ -199,13 +199,14 @@ class TrainingExamples:
 
     def __init__(self, store: SongStore, seed: int, max_rows: int, max_bars: int = 64,
                  weights: tuple[float, ...] | None = None, transpose: bool = False, thin_context: float = 0.0,
-                 part_spans: float = 0.0) -> None:
+                 part_spans: float = 0.0, chord_masks: float = 0.0) -> None:
         if len(store) == 0:
             raise ValueError(f"{store.root} has no songs in this split")
         self.store, self.seed, self.max_rows, self.max_bars, self.weights = store, seed, max_rows, max_bars, weights
         self.transpose = transpose  # a random key (-5..+6 semitones) per example; see representation/transpose.py
         self.thin_context = thin_context  # share of examples with thinned far context (training_masks)
         self.part_spans = part_spans  # share of whole-part selections cut to a span (training_masks)
+        self.chord_masks = chord_masks  # share of full selections that regenerate their chords too
         self._perm: tuple[int, np.ndarray] | None = None
 
     def __len__(self) -> int:
@@ -224,7 +225,7 @@ class TrainingExamples:
         enc = self.store.encoding(self.song_of(int(k)))
         rng = np.random.default_rng([self.seed, int(k)])
         ex = random_training_mask(enc, rng, self.max_rows, self.weights or DEFAULT_WEIGHTS, self.thin_context,
-                                  self.part_spans)
+                                  self.part_spans, self.chord_masks)
         if self.transpose:
             from engine.representation.transpose import transpose_example
 

@@ -13,11 +13,11 @@ from dataclasses import replace
 import numpy as np
 
 from engine.errors import RepresentationError
-from engine.representation.decode import DEFAULT_VELOCITY, DecodeReport, new_track, read_rows
+from engine.representation.decode import DEFAULT_VELOCITY, DecodeReport, decode_chords, new_track, read_rows
 from engine.representation.encode import note_positions
 from engine.representation.masks import InfillProblem
 from engine.representation.vocab import FIRST_PITCH, PITCH_MAX, PITCH_MIN
-from engine.score import Note, Score
+from engine.score import ChordLabel, Note, Score
 
 
 def _region(score: Score, problem: InfillProblem, track: int) -> np.ndarray:
@@ -127,7 +127,29 @@ def apply_infill_with_report(score: Score, problem: InfillProblem, sampled_token
     for t in list(selected) + list(range(problem.n_tracks, len(out.tracks))):
         report.n_duplicates += _drop_duplicates_in_region(out, problem, t)
         report.n_duplicates += _no_same_pitch_overlaps(out, problem, t)
+    if sel.chords:
+        out.chords = _region_chords(score, problem, tokens)
     return out, report
+
+
+def _region_chords(score: Score, problem: InfillProblem, tokens: np.ndarray) -> list[ChordLabel]:
+    """The song's chords with the selected bars' chords replaced by the sampled chord rows.
+
+    Chords outside the region are the score's own, or, when it has none, the detected ones the encoding
+    used, so the rest of the song keeps the harmony the model was conditioned on.
+    """
+    from engine.analysis.chord_edit import replace_chords
+
+    grid, sel = problem.grid, problem.selection
+    existing = list(score.chords)
+    if not existing:
+        from engine.analysis.chords import detect_chords
+
+        existing = [c for c in detect_chords(score, grid) if isinstance(c, ChordLabel)]
+    t0 = int(grid.position_to_tick(int(grid.bar_starts[sel.start_bar])))
+    t1 = int(grid.position_to_tick(int(grid.bar_starts[sel.end_bar])))
+    sampled = decode_chords(tokens, grid, problem.window_start_bar)
+    return replace_chords(existing, t0, t1, sampled)
 
 
 def apply_infill(score: Score, problem: InfillProblem, sampled_tokens: np.ndarray) -> Score:

@@ -22,15 +22,17 @@ from typing import Literal
 import numpy as np
 
 from engine.analysis.categories import CATEGORY_INDEX
-from engine.analysis.grid import BeatGrid
+from engine.analysis.grid import POSITIONS_PER_BEAT, BeatGrid
 from engine.errors import RepresentationError
 from engine.representation.encode import SAEncoding, note_positions
 from engine.representation.example import SAExample
 from engine.representation.vocab import (
+    CHANGE,
     CHORD_ROW,
     FIRST_BAR_LENGTH,
     FIRST_CATEGORY,
     FIRST_PITCH,
+    FIRST_POS,
     MASK,
     PAD,
     PITCH_MIN,
@@ -66,6 +68,9 @@ class Selection:
     attributes: Attributes = "all"
     new_tracks: tuple[str, ...] = ()  # categories of tracks to add (they become tracks n_tracks, n_tracks+1, ...)
     locked_notes: frozenset[tuple[int, int, int]] = frozenset()  # (track, start tick, pitch) kept as they are
+    # Regenerate the chords of the selected bars too (reharmonise, or a band for a melody with no chords
+    # to detect): each SA bar's chord and one chord from its middle beat are sampled (chord_slot_rows).
+    chords: bool = False
 
 
 @dataclass
@@ -201,6 +206,34 @@ def _window(counts: np.ndarray, s: int, e: int, max_rows: int) -> tuple[int, int
     return s, e
 
 
+_CHORD_CELL_GENERATED = np.asarray([True, True, False, True])  # given cells of a regenerated chord row
+
+
+def chord_slot_rows(tokens: np.ndarray, targets: bool) -> np.ndarray:
+    """The chord rows of one SA bar whose chords are regenerated: [bar row, middle-beat change row].
+
+    ``tokens`` are the bar's chord rows as encoded (its bar row first, then its mid-bar changes). The
+    model writes at most two chords a bar, on its first beat and on the beat at its middle (beat 3 of 4/4,
+    beat 2 of 3/4), the resolution of POP909's annotations for most songs; a bar of one beat gets no change
+    row. With ``targets`` the chord cells hold the chords sounding there (training), else MASK.
+    Returns int64 [1 or 2, 4].
+    """
+    bar = tokens[0].copy()
+    length = int(bar[3] - FIRST_BAR_LENGTH + 1)
+    half = (length // POSITIONS_PER_BEAT // 2) * POSITIONS_PER_BEAT
+    rows = [bar]
+    if half > 0:
+        at_half = bar[2]
+        for row in tokens[1:]:
+            if row[3] == CHANGE and row[1] - FIRST_POS <= half:
+                at_half = row[2]
+        rows.append(np.asarray([CHORD_ROW, FIRST_POS + half, at_half, CHANGE], dtype=np.int64))
+    out = np.stack(rows).astype(np.int64)
+    if not targets:
+        out[:, 2] = MASK
+    return out
+
+
 def build_problem(
     encoding: SAEncoding,
     selection: Selection,
@@ -265,8 +298,16 @@ def build_problem(
         bar = int(seg_bar[k])
         idx = np.arange(lo, hi)
         tr = encoding.track_of_row[lo:hi]
-        keep(idx[tr < 0], all_given)
         selected_bar = selection.start_bar <= bar < selection.end_bar
+        if selection.chords and selected_bar:
+            rows_c = chord_slot_rows(encoding.tokens[idx[tr < 0]], targets)
+            tok_parts.append(rows_c)
+            given_parts.append(np.broadcast_to(_CHORD_CELL_GENERATED, (len(rows_c), 4)))
+            src = np.full(len(rows_c), -1, dtype=np.int64)
+            src[0] = idx[tr < 0][0]
+            meta_parts.append(np.stack([np.full(len(rows_c), -1), np.full(len(rows_c), bar), np.zeros(len(rows_c), np.int64), src], 1))
+        else:
+            keep(idx[tr < 0], all_given)
         for t in order:
             rows_t = idx[tr == t]
             if not (selected_bar and t in sel_tracks):
@@ -351,9 +392,10 @@ def split_selection(
             total += int(counts[e - encoding.first_bar])
             e += 1
         if not parts:
-            parts.append(Selection(s, e, selection.tracks, selection.attributes, selection.new_tracks, selection.locked_notes))
+            parts.append(Selection(s, e, selection.tracks, selection.attributes, selection.new_tracks, selection.locked_notes,
+                                   selection.chords))
         else:
             later_tracks = None if selection.tracks is None else tracks
-            parts.append(Selection(s, e, later_tracks, selection.attributes, (), selection.locked_notes))
+            parts.append(Selection(s, e, later_tracks, selection.attributes, (), selection.locked_notes, selection.chords))
         s = e
     return parts

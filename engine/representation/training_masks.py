@@ -10,6 +10,7 @@ number.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -99,16 +100,21 @@ def random_training_problem(
     weights: tuple[float, ...] = DEFAULT_WEIGHTS,
     thin_context: float = 0.0,
     part_spans: float = 0.0,
+    chord_masks: float = 0.0,
 ) -> InfillProblem:
     """A random window of the song with a random selection in it, slots filled with the real notes + PAD.
     With probability ``thin_context`` the bars beyond THIN_NEAR_BARS of the selection keep only the
     selected tracks (``build_problem``'s thin_beyond): the editor's long-context layout. ``part_spans``: see
-    ``_draw_selection``."""
+    ``_draw_selection``. With probability ``chord_masks`` a full ('all') selection regenerates its bars' chords
+    too (``Selection.chords``): the model learns to write chords from the melody and the chords around."""
     wins = windows(encoding, max_rows)
     win = wins[int(rng.integers(len(wins)))]
     sel = _draw_selection(encoding, rng, win.start_bar, win.end_bar, weights, part_spans)
     if sel.attributes == "all" and rng.random() < LOCK_PROBABILITY:
         sel = _lock_some(encoding, rng, sel)
+    # drawn only when asked, so that runs without chord masks see exactly the examples they saw before
+    if chord_masks > 0 and sel.attributes == "all" and rng.random() < chord_masks:
+        sel = replace(sel, chords=True)
     _, seg_of_row = segments(encoding)
     free = (encoding.track_of_row >= 0) & ~locked_rows(encoding, sel)
     pairs, real = np.unique(np.stack([seg_of_row[free], encoding.track_of_row[free]], 1), axis=0, return_counts=True)
@@ -129,7 +135,7 @@ def random_training_problem(
             return build_problem(encoding, sel, slot_count, max_rows, targets=True, thin_beyond=thin)
         except RepresentationError:  # too many rows with the slots: shorten the span and try again
             n = sel.end_bar - sel.start_bar
-            sel = Selection(sel.start_bar, sel.start_bar + max(1, n * 3 // 4), sel.tracks, sel.attributes, sel.new_tracks, sel.locked_notes)
+            sel = replace(sel, end_bar=sel.start_bar + max(1, n * 3 // 4))
 
 
 def random_training_mask(
@@ -139,8 +145,9 @@ def random_training_mask(
     weights: tuple[float, ...] = DEFAULT_WEIGHTS,
     thin_context: float = 0.0,
     part_spans: float = 0.0,
+    chord_masks: float = 0.0,
 ) -> SAExample:
     """One training example (deterministic for a given ``rng`` state). Strategies, drawn by ``weights``:
     whole tracks over the window, a 1-8 bar span x tracks, pitch-only or rhythm-only over a span,
     accompaniment given melody, melody given accompaniment, drums given the rest."""
-    return random_training_problem(encoding, rng, max_rows, weights, thin_context, part_spans).example
+    return random_training_problem(encoding, rng, max_rows, weights, thin_context, part_spans, chord_masks).example

@@ -53,6 +53,9 @@ class TrainConfig:
     # is a 1-8 bar span of the window instead of all of it, so the part is also heard before and after the
     # region, as in the editor and the evaluation's tasks (1 to training_masks.MAX_SPAN_BARS bars).
     part_spans: float = 0.0
+    # Share of full ('all') selections that regenerate their bars' chord rows too (Selection.chords), so the
+    # model can write the chords of a region (a band for a melody that has none to detect; reharmonise).
+    chord_masks: float = 0.0
     # A checkpoint folder whose weights start the run (continued training with a new model option on);
     # "" = random initialisation. Resuming a run folder restores its own checkpoint instead.
     init_from: str = ""

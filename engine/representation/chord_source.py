@@ -1,0 +1,36 @@
+"""Where a region's chords come from: the song (annotated, entered by the user, or detected) or the model.
+
+The rule-based detector finds chords from an accompaniment; run on a melody alone it finds the true root
+on few beats (6-13 % on POP909 test songs, issue 16) and calls much of the song "no chord", so a band
+generated on those chords does not follow the song. When the song holds no accompaniment to detect from
+(only a melody, or a melody and drums) and the selection generates one, the region's chords are sampled
+by the model with the notes instead, conditioned on the melody and the chords around the region. Chords
+the score already holds (the user's, a file's "Chord:" markers, an annotation) are always the condition.
+"""
+
+from __future__ import annotations
+
+from engine.representation.masks import Selection
+from engine.score import Score
+
+# Categories that carry no harmony for the detector to read.
+NOT_HARMONY = ("MELODY", "DRUMS")
+
+
+def model_writes_chords(score: Score, selection: Selection, categories: tuple[str, ...] | list[str]) -> bool:
+    """True when ``selection`` should regenerate its bars' chords (``Selection.chords``).
+
+    ``categories``: the category of each track of ``score``. The user's choice (``selection.chords``)
+    wins; else chords are written by the model only when the score has no chords of its own, every track
+    that keeps its notes is a melody or drums, and the selection generates at least one other part.
+    """
+    if selection.chords:
+        return True
+    if score.chords:
+        return False
+    selected = set(range(len(score.tracks)) if selection.tracks is None else selection.tracks)
+    kept = [c for i, (t, c) in enumerate(zip(score.tracks, categories, strict=True)) if t.notes and i not in selected]
+    if any(c not in NOT_HARMONY for c in kept):
+        return False
+    generated = [categories[i] for i in selected if 0 <= i < len(categories)] + list(selection.new_tracks)
+    return any(c not in NOT_HARMONY for c in generated)
