@@ -124,3 +124,15 @@ def test_infill_writes_region_chords_with_a_model_trained_for_it() -> None:
     assert [c for c in out.chords if c.end <= 2 * BAR or c.start >= 4 * BAR] == [c for c in song.chords if c.end <= 2 * BAR or c.start >= 4 * BAR]
     inside = [c for c in out.chords if 2 * BAR <= c.start < 4 * BAR]
     assert inside and all(c.root is not None for c in inside) and out.tracks[0].notes == song.tracks[0].notes
+
+
+def test_tempo_balance_weights_rare_classes_up() -> None:
+    from engine.data.shards import tempo_weights
+
+    classes = [1] * 90 + [4] * 10
+    flat = tempo_weights(classes, 0.0)
+    assert np.allclose(flat, 0.01)
+    even = tempo_weights(classes, 1.0)
+    assert np.isclose(even[:90].sum(), 0.5) and np.isclose(even[90:].sum(), 0.5)
+    half = tempo_weights(classes, 0.5)
+    assert 0.1 < half[90:].sum() < 0.5

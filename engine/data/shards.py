@@ -179,6 +179,16 @@ class SongStore:
         return shard.songs[j]
 
 
+def tempo_weights(tempo_class: list[int], balance: float) -> np.ndarray:
+    """Sampling probability per song so tempo classes are seen more evenly: weight = (songs of its class)
+    ** -balance (0 = as the data comes, 1 = every class equally often). POP909 is mostly andante and
+    moderato; without this the tempo prompt of a rare class is barely trained (issue 17)."""
+    classes = np.asarray(tempo_class, dtype=np.int64)
+    counts = np.bincount(classes)
+    w = counts[classes].astype(np.float64) ** -float(balance)
+    return w / w.sum()
+
+
 def crop_bars(example: SAExample, max_bars: int) -> SAExample:
     """Drop rows whose window-local bar index the model cannot embed (sparse songs: many bars, few rows)."""
     keep = example.bar_index < max_bars
@@ -199,7 +209,7 @@ class TrainingExamples:
 
     def __init__(self, store: SongStore, seed: int, max_rows: int, max_bars: int = 64,
                  weights: tuple[float, ...] | None = None, transpose: bool = False, thin_context: float = 0.0,
-                 part_spans: float = 0.0, chord_masks: float = 0.0) -> None:
+                 part_spans: float = 0.0, chord_masks: float = 0.0, tempo_balance: float = 0.0) -> None:
         if len(store) == 0:
             raise ValueError(f"{store.root} has no songs in this split")
         self.store, self.seed, self.max_rows, self.max_bars, self.weights = store, seed, max_rows, max_bars, weights
@@ -208,12 +218,16 @@ class TrainingExamples:
         self.part_spans = part_spans  # share of whole-part selections cut to a span (training_masks)
         self.chord_masks = chord_masks  # share of full selections that regenerate their chords too
         self._perm: tuple[int, np.ndarray] | None = None
+        self._weights = tempo_weights([int(store.meta(i).get("tempo", 0)) for i in range(len(store))], tempo_balance) \
+            if tempo_balance > 0 else None
 
     def __len__(self) -> int:
         return len(self.store)
 
     def song_of(self, k: int) -> int:
         n = len(self.store)
+        if self._weights is not None:  # tempo-balanced: each draw independent, weighted by tempo class
+            return int(np.random.default_rng([self.seed, 7919, int(k)]).choice(n, p=self._weights))
         epoch = k // n
         if self._perm is None or self._perm[0] != epoch:
             self._perm = (epoch, np.random.default_rng([self.seed, 7919, epoch]).permutation(n))

@@ -56,6 +56,9 @@ class TrainConfig:
     # Share of full ('all') selections that regenerate their bars' chord rows too (Selection.chords), so the
     # model can write the chords of a region (a band for a melody that has none to detect; reharmonise).
     chord_masks: float = 0.0
+    # Songs drawn with weight (songs of their tempo class) ** -tempo_balance, so rare tempo classes are
+    # trained too (0 = every song once per epoch, as before; 1 = the classes equally often).
+    tempo_balance: float = 0.0
     # A checkpoint folder whose weights start the run (continued training with a new model option on);
     # "" = random initialisation. Resuming a run folder restores its own checkpoint instead.
     init_from: str = ""
