@@ -1,0 +1,136 @@
+"""What a regenerated part may play, read from the part itself: its register, its drum kit, one line or chords.
+
+The seed restricts each output column to its vocabulary with -inf logits; this module narrows the pitch
+column further per row, the way Composer's Assistant offers a strict/loose range per track (Malandro,
+2023): a part regenerated inside a song keeps to the register it plays around the region (strict: its
+lowest and highest notes +-2 semitones; loose: that or the instrument's usual range, whichever is wider),
+a new part keeps to its instrument's usual range, and a drum part keeps to the pieces of its kit. A part
+whose notes around the region never overlap (a vocal line, a bass line) stays one line: overlapping notes
+in the region are cut where the next one starts (``one_line``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.analysis.ranges import context_range, usual_range
+from engine.representation.encode import SAEncoding
+from engine.representation.masks import InfillProblem
+from engine.representation.vocab import COL_PITCH, COLUMN_SIZES, FIRST_PITCH, PITCH_MAX, PITCH_MIN
+from engine.score import Note
+
+REGISTERS = ("strict", "loose", "off")
+LINE_OVERLAP_SHARE = 0.05  # a part whose context overlaps at most this share of its notes is a line
+MIN_KIT_NOTES = 8  # drum notes around the region needed to trust its kit
+
+
+@dataclass(frozen=True)
+class PartLimits:
+    """The options: ``register`` one of REGISTERS; ``kit``: drums keep the pieces they use around the
+    region; ``line``: parts that are one line around the region stay one line (None: decide per part)."""
+
+    register: str = "strict"
+    kit: bool = True
+    line: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.register not in REGISTERS:
+            raise ValueError(f"register must be one of {', '.join(REGISTERS)}, got {self.register!r}")
+
+
+def _context_rows(encoding: SAEncoding, problem: InfillProblem, track: int) -> np.ndarray:
+    sel = problem.selection
+    outside = (encoding.bar_of_row < sel.start_bar) | (encoding.bar_of_row >= sel.end_bar)
+    return np.flatnonzero((encoding.track_of_row == track) & outside)
+
+
+def context_pitches(encoding: SAEncoding, problem: InfillProblem, track: int) -> np.ndarray:
+    """MIDI pitches of ``track``'s notes outside the selected bars (the whole song is context)."""
+    if track >= encoding.n_tracks:
+        return np.zeros(0, dtype=np.int64)
+    rows = _context_rows(encoding, problem, track)
+    return encoding.tokens[rows, COL_PITCH] - FIRST_PITCH + PITCH_MIN
+
+
+def part_pitch_range(encoding: SAEncoding, problem: InfillProblem, track: int, register: str,
+                     program: int | None = None) -> tuple[int, int] | None:
+    """(low, high) MIDI notes ``track`` may play in the region, or None for no limit."""
+    if register == "off":
+        return None
+    category = problem.categories[track]
+    usual = usual_range(category, program)
+    ctx = context_range(context_pitches(encoding, problem, track))
+    if ctx is None:
+        return usual
+    if register == "strict":
+        return ctx
+    return min(ctx[0], usual[0]), max(ctx[1], usual[1])
+
+
+def drum_kit(encoding: SAEncoding, problem: InfillProblem, track: int) -> np.ndarray | None:
+    """Drum keys ``track`` plays around the region, or None when it plays too few notes to tell."""
+    keys = context_pitches(encoding, problem, track)
+    if len(keys) < MIN_KIT_NOTES:
+        return None
+    return np.unique(keys)
+
+
+def pitch_allowed(encoding: SAEncoding, problem: InfillProblem, limits: PartLimits,
+                  programs: list[int] | None = None) -> np.ndarray | None:
+    """bool [R, V_pitch]: pitch-column classes each row of ``problem`` may hold (every class for given rows
+    and chord rows); None when nothing is limited. Non-pitch classes (PAD, chords) stay allowed: the row
+    grammar (diffusion.constraints) rules those out per row kind."""
+    gen_rows = problem.generated_rows & (problem.track_of_row >= 0)
+    if not gen_rows.any():
+        return None
+    n_pitch = PITCH_MAX - PITCH_MIN + 1
+    allowed = np.ones((len(problem.track_of_row), COLUMN_SIZES[COL_PITCH]), dtype=bool)
+    limited = False
+    for track in np.unique(problem.track_of_row[gen_rows]).tolist():
+        keep = np.ones(n_pitch, dtype=bool)
+        program = programs[track] if programs is not None and track < len(programs) else None
+        if problem.categories[track] == "DRUMS":
+            kit = drum_kit(encoding, problem, track) if limits.kit else None
+            if kit is None:
+                continue
+            keep[:] = False
+            keep[kit - PITCH_MIN] = True
+        else:
+            rng = part_pitch_range(encoding, problem, track, limits.register, program)
+            if rng is None:
+                continue
+            lo, hi = max(rng[0], PITCH_MIN), min(rng[1], PITCH_MAX)
+            keep[:] = False
+            keep[lo - PITCH_MIN : hi - PITCH_MIN + 1] = True
+        rows = gen_rows & (problem.track_of_row == track)
+        allowed[np.ix_(np.flatnonzero(rows), np.arange(FIRST_PITCH, FIRST_PITCH + n_pitch))] = keep
+        limited = True
+    return allowed if limited else None
+
+
+def is_line(onsets: np.ndarray, ends: np.ndarray, share: float = LINE_OVERLAP_SHARE) -> bool:
+    """True when at most ``share`` of the notes start before the previous note has ended (or together
+    with it): one voice at a time. Needs at least 8 notes."""
+    order = np.lexsort((ends, onsets))
+    s, e = np.asarray(onsets)[order], np.asarray(ends)[order]
+    if len(s) < 8:
+        return False
+    running_end = np.maximum.accumulate(e)[:-1]
+    overlapping = s[1:] < running_end
+    return float(overlapping.mean()) <= share
+
+
+def one_line(notes: list[Note], keep_high: bool = True) -> tuple[list[Note], int]:
+    """The notes as one line: of notes with the same onset only the highest (``keep_high``) or lowest
+    stays, and a note still sounding when the next starts is cut there. Returns (notes, notes dropped)."""
+    by_start: dict[int, Note] = {}
+    for n in notes:
+        old = by_start.get(n.start)
+        if old is None or (n.pitch > old.pitch if keep_high else n.pitch < old.pitch):
+            by_start[n.start] = n
+    line = [by_start[s] for s in sorted(by_start)]
+    out = [Note(n.start, min(n.end, line[k + 1].start) if k + 1 < len(line) else n.end, n.pitch, n.velocity)
+           for k, n in enumerate(line)]
+    return out, len(notes) - len(out)

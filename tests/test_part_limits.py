@@ -1,0 +1,69 @@
+"""Part limits: register from the part's own notes, the drum kit it uses, one line for line parts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.analysis.categories import CATEGORIES
+from engine.analysis.ranges import USUAL_RANGE, context_range, usual_range
+from engine.representation.encode import encode
+from engine.representation.masks import Selection, build_infill_problem
+from engine.representation.part_limits import PartLimits, is_line, one_line, part_pitch_range, pitch_allowed
+from engine.representation.vocab import FIRST_PITCH, PITCH_MIN
+from engine.score import Note, Score, Track
+
+BAR = 1920
+
+
+def _song() -> Score:
+    bass = Track("Bass", 33, False, [Note(b * BAR + k * 480, b * BAR + k * 480 + 400, 28 + (b + k) % 8, 90) for b in range(8) for k in range(4)])
+    drums = Track("Drums", 0, True, [Note(b * BAR + k * 480, b * BAR + k * 480 + 60, (36, 42, 38, 42)[k], 90) for b in range(8) for k in range(4)])
+    piano = Track("Piano", 0, False, [Note(b * BAR, b * BAR + BAR, p, 80) for b in range(8) for p in (60, 64, 67)])
+    return Score(tracks=[bass, drums, piano])
+
+
+def test_every_category_has_a_usual_range_and_programs_can_differ() -> None:
+    assert set(USUAL_RANGE) == set(CATEGORIES)
+    assert all(lo < hi for lo, hi in USUAL_RANGE.values())
+    assert usual_range("STRINGS", 43)[0] < usual_range("STRINGS", 40)[0]  # contrabass below the violins
+    assert context_range(np.asarray([40, 45, 50])) is None and context_range(np.asarray([40, 45, 50, 52])) == (38, 54)
+
+
+def test_strict_register_keeps_the_bass_low_and_new_parts_in_their_instruments_range() -> None:
+    enc = encode(_song())
+    problem = build_infill_problem(enc, Selection(2, 4, (0,), new_tracks=("BRASS",)))
+    assert part_pitch_range(enc, problem, 0, "strict") == (26, 37)
+    assert part_pitch_range(enc, problem, 0, "loose") == (23, 67)
+    assert part_pitch_range(enc, problem, 0, "off") is None
+    assert part_pitch_range(enc, problem, 3, "strict") == USUAL_RANGE["BRASS"]  # a new part: no context
+    allowed = pitch_allowed(enc, problem, PartLimits("strict"))
+    bass_rows = problem.generated_rows & (problem.track_of_row == 0)
+    assert allowed is not None and bass_rows.any()
+    ok_pitches = np.flatnonzero(allowed[np.flatnonzero(bass_rows)[0], FIRST_PITCH:FIRST_PITCH + 88]) + PITCH_MIN
+    assert ok_pitches.min() == 26 and ok_pitches.max() == 37
+    given = ~problem.generated_rows
+    assert allowed[given].all()  # given rows are never limited
+    with pytest.raises(ValueError):
+        PartLimits("tight")
+
+
+def test_drums_keep_their_kit() -> None:
+    enc = encode(_song())
+    problem = build_infill_problem(enc, Selection(2, 4, (1,)))
+    allowed = pitch_allowed(enc, problem, PartLimits())
+    row = np.flatnonzero(problem.generated_rows & (problem.track_of_row == 1))[0]
+    assert (np.flatnonzero(allowed[row, FIRST_PITCH:FIRST_PITCH + 88]) + PITCH_MIN).tolist() == [36, 38, 42]
+    assert pitch_allowed(enc, problem, PartLimits(register="off", kit=False)) is None
+
+
+def test_line_detection_and_one_line() -> None:
+    line_on = np.arange(0, 16) * 480
+    assert is_line(line_on, line_on + 400)
+    assert not is_line(np.repeat(line_on[:8], 3), np.repeat(line_on[:8], 3) + 900)  # chords
+    assert not is_line(line_on, line_on + 960)  # every note rings into the next
+    notes = [Note(0, 500, 60, 90), Note(0, 400, 64, 90), Note(480, 900, 62, 90), Note(960, 1200, 65, 90)]
+    out, dropped = one_line(notes)
+    assert dropped == 1 and out == [Note(0, 400, 64, 90), Note(480, 900, 62, 90), Note(960, 1200, 65, 90)]
+    assert one_line([Note(0, 700, 60, 90), Note(480, 900, 62, 90)])[0][0].end == 480  # cut where the next starts
+    assert one_line(notes, keep_high=False)[0][0].pitch == 60
