@@ -22,12 +22,16 @@ from engine.score import Score
 
 
 def changed_notes(base: Score, variant: Score) -> int:
-    """How many notes differ (added or removed) between two scores: a quick sense of how bold a take is."""
+    """How many notes a take changed: per track, the larger of notes it added and notes it dropped.
+
+    A note moved or re-pitched is one change, not an add plus a remove, so the count never exceeds the
+    notes in the region (the old symmetric difference counted each changed note twice).
+    """
     total = 0
     for i in range(max(len(base.tracks), len(variant.tracks))):
         a = set(base.tracks[i].notes) if i < len(base.tracks) else set()
         b = set(variant.tracks[i].notes) if i < len(variant.tracks) else set()
-        total += len(a ^ b)
+        total += max(len(b - a), len(a - b))
     return total
 
 
@@ -42,6 +46,9 @@ class VariationsPanel(QWidget):
         self.hint.setWordWrap(True)
         self.list = QListWidget()
         self.list.setToolTip("Click to audition a variation; double-click or Accept to keep it")
+        # Only a click may start an audition: with tab focus, Qt makes the first row current when the list
+        # gains focus (e.g. when Regenerate is disabled), which auditioned an old request's take (issue 18).
+        self.list.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.accept = QPushButton("Accept")
         self.accept.setToolTip("Replace the song with the selected variation (undoable, Ctrl+Return)")
         self.original = QPushButton("Back to song")

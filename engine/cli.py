@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from engine.errors import StudioError
+from engine.guidance import GUIDANCE_DEFAULT, GUIDANCE_HELP
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -166,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--attributes", choices=["all", "pitch", "rhythm"], default="all", help="what to regenerate (default all)")
     p.add_argument("--variations", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--guidance", type=float, default=1.5, help="classifier-free guidance scale (1 = off)")
+    p.add_argument("--guidance", type=float, default=GUIDANCE_DEFAULT, help=GUIDANCE_HELP)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--density", type=float, default=1.0, help="x the number of note slots estimated from the context")
