@@ -331,16 +331,23 @@ class PianoRollCanvas(QWidget):
     def _bar_px(self) -> float:
         return 4 * self.doc.displayed_score().ticks_per_beat * self.px_per_tick
 
+    def selection_lanes(self) -> list[int]:
+        """The lanes the region's outline covers. Tracks an auditioned variation adds ("+ Brass") are part
+        of the region it answers, so they are outlined too (issue 18, item 4)."""
+        sel = self.doc.selection
+        if sel is None:
+            return []
+        n = len(self.tracks())
+        lanes = list(range(n)) if sel.tracks is None else [t for t in sel.tracks if t < n]
+        return lanes + [t for t in range(len(self.doc.score.tracks), n) if t not in lanes]
+
     def _paint_selection(self, p: QPainter) -> None:
         sel = self.doc.selection
         if sel is None:
             return
         t0, t1 = region_ticks(self.doc.grid, sel)
         x0, x1 = self.x_of(t0), self.x_of(t1)
-        n = len(self.tracks())
-        lanes = list(range(n)) if sel.tracks is None else [t for t in sel.tracks if t < n]
-        # Tracks a variation adds ("+ Brass") are part of the region it answers: outline them too.
-        lanes += [t for t in range(len(self.doc.score.tracks), n) if t not in lanes]
+        lanes = self.selection_lanes()
         for lane in lanes:
             rect = QRectF(x0, self.lane_top(lane), x1 - x0, self.lane_height)
             p.fillRect(rect, theme.SELECTION_FILL)
