@@ -4,6 +4,8 @@ Each test drives the real window offscreen with the fake backend of tests/test_a
 on the window as it was before the issue (the comment on each says what it caught).
 """
 
+# ruff: noqa: F811 - the window fixtures are imported from tests/test_app_window.py and requested by name
+
 from __future__ import annotations
 
 import os

@@ -27,7 +27,7 @@ def with_meter(score: Score, numerator: int, denominator: int, first_downbeat: i
         raise ValueError("the first downbeat cannot be before the start of the song")
     step = score.ticks_per_beat * 4 / denominator
     first_beat = first_downbeat % step
-    end = max(score.end_tick, first_downbeat) + numerator * step
+    end = max(score.end_tick, first_downbeat)
     beats: list[int] = []
     k = 0
     while first_beat + k * step <= end:
