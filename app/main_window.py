@@ -575,8 +575,8 @@ class MainWindow(QMainWindow):
             self.variations_panel.refresh() if kind != "preview" else self.variations_panel.sync_preview()
             self.canvas.set_scroll(tick=self.canvas.scroll_tick, y=self.canvas.scroll_y)
             self.song_info.refresh()
+            self._show_banner()
             if kind == "preview":
-                self._show_banner()
                 self.canvas.reveal_new_lanes()
                 self.playback.restart_if_playing()
         elif kind in ("selection", "notes"):
