@@ -168,6 +168,16 @@ def test_ghost_notes_and_a_pitch_scale_that_holds_between_variations(make_window
     window.escape()
     canvas.grab()
     assert canvas.last_paint_ghosts == 0
+    # Small previews in the list: one thumbnail per take, each drawn from its own notes.
+    from app.variations import changed_span
+
+    items = [window.variations_panel.list.item(i) for i in range(window.variations_panel.list.count())]
+    assert all(not item.icon().isNull() for item in items)
+    images = [item.icon().pixmap(120, 36).toImage() for item in items]
+    assert images[0] != images[1]
+    t0, t1, tracks = changed_span(window.doc.score, window.doc.variations[0])
+    assert tracks == [0] and 0 <= t0 < t1 <= 2 * 1920
+    assert changed_span(window.doc.score, window.doc.score) is None
 
 
 # ------------------------------------------------------------------------------------ 9. chord lane
