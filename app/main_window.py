@@ -3,17 +3,16 @@
 Widgets report intents; the controllers turn them into document changes: ``FileController`` (open, save,
 export), ``RegenerationController`` (the model in worker threads, variations, Accept), ``PlaybackController``
 (play, loop, playhead) and ``EditController`` (selection, every edit as one undo command). What is left
-here is construction, messages, crash recovery and keeping the views in step with the document, so no
+here is construction, messages and keeping the views in step with the document, so no
 exception ever reaches Qt's event loop and the window never freezes while the model thinks. Whatever still
 escapes a slot goes to ``app.crash``'s hook (a message and a log entry, the window stays up);
-``app.recovery`` autosaves the unsaved song so a crash of the whole process loses at most a minute of work.
+``RecoveryController`` autosaves the unsaved song so a crash of the whole process loses at most a minute of work.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import shiboken6
@@ -48,7 +47,8 @@ from app.file_controller import MIDI_SUFFIXES, OPENABLE, FileController
 from app.piano_roll import PianoRollView
 from app.playback import PlaybackController
 from app.prompt_panel import PromptPanel
-from app.recovery import CrashedSession, RecoveryStore
+from app.recovery import RecoveryStore
+from app.recovery_controller import RecoveryController
 from app.regeneration import RegenerationController
 from app.settings import APPLICATION, ORGANISATION, AppSettings
 from app.shortcuts import ShortcutsDialog
@@ -100,7 +100,6 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.last_error: str | None = None  # the last message shown, for tests and the status bar
-        self.last_session_crashed = False  # set by offer_recovery
 
         self.setWindowTitle(f"Untitled[*] — {APP_NAME}")
         if ICON_PATH.exists():
@@ -117,7 +116,7 @@ class MainWindow(QMainWindow):
         self.doc.changed.connect(self._on_doc_changed)
         self.doc.prompts = self.settings.prompts()
         self.prompt_panel.set_prompts(self.doc.prompts)
-        self._init_recovery(recovery)
+        self.crash_recovery = RecoveryController(self, recovery)
         self.resize(1440, 860)
         geometry = self.settings.geometry()
         if geometry is not None:
@@ -440,96 +439,23 @@ class MainWindow(QMainWindow):
         return QMessageBox.question(self, title, text, buttons, default) == QMessageBox.StandardButton.Yes
 
     # ------------------------------------------------------------------------------- recovery
-    def _init_recovery(self, recovery: RecoveryStore | None) -> None:
-        """Find sessions that crashed, start this one's marker, and autosave every N seconds (settings)."""
-        self._autosaved: tuple | None = None  # what the last autosave held, to skip identical rewrites
-        self._crashed_sessions: list[CrashedSession] = []
-        store = recovery if recovery is not None else RecoveryStore(self.settings.data_folder())
-        try:
-            self._crashed_sessions = store.crashed_sessions()
-            store.start()
-        except OSError as exc:  # a read-only or full disk must not stop the editor from opening
-            print(f"Crash recovery is off: {store.folder} is not writable ({exc.strerror or exc})", file=sys.stderr)
-            self.recovery: RecoveryStore | None = None
-        else:
-            self.recovery = store
-            # A window that goes away without a clean close leaves its marker: the next one sees a crash.
-            self.destroyed.connect(lambda *_: store.release())
-        self._autosave_timer = QTimer(self)
-        self._autosave_timer.timeout.connect(self.autosave)
-        seconds = self.settings.autosave_seconds()
-        if self.recovery is not None and seconds > 0:
-            self._autosave_timer.start(max(int(seconds * 1000), 1))
+    @property
+    def recovery(self) -> RecoveryStore | None:
+        return self.crash_recovery.store
+
+    @property
+    def _autosave_timer(self) -> QTimer:
+        return self.crash_recovery.timer
+
+    @property
+    def last_session_crashed(self) -> bool:
+        return self.crash_recovery.last_session_crashed
 
     def autosave(self) -> bool:
-        """Write the unsaved song to the recovery folder (atomically, as a project file).
-
-        Only when the song has unsaved changes and differs from the last autosave; returns whether a file
-        was written. The user's own files are never touched.
-        """
-        if self.recovery is None or not self.doc.dirty:
-            return False
-        key = (self.doc.score, self.doc.locked, self.doc.selection, replace(self.doc.prompts))
-        last = self._autosaved
-        if last is not None and last[0] is key[0] and last[1:] == key[1:] and self.recovery.has_autosave():
-            return False
-        try:
-            self.recovery.save(self.doc.project_state(), self.doc.title, self.doc.path, self.doc.project_path)
-        except OSError as exc:
-            self.statusBar().showMessage(f"Autosave failed: {exc.strerror or exc}", 8000)
-            return False
-        self._autosaved = key
-        return True
+        return self.crash_recovery.autosave()
 
     def offer_recovery(self) -> bool:
-        """After a crash, offer the newest autosave back. Returns True if a song was restored.
-
-        Declining deletes that autosave. Older autosaves (several crashed windows) wait for the next start.
-        """
-        if self.recovery is None:
-            return False
-        sessions, self._crashed_sessions = self._crashed_sessions, []
-        self.last_session_crashed = bool(sessions)
-        for session in sessions:
-            if session.autosave is None:  # it crashed with nothing unsaved: only the marker is left
-                self._discard_crashed(session)
-        with_file = [s for s in sessions if s.autosave is not None]
-        if not with_file:
-            if sessions:
-                self.statusBar().showMessage("The last session ended unexpectedly; it had no unsaved changes.", 8000)
-            return False
-        session = with_file[0]
-        if not self.ask(
-            "Restore unsaved work?",
-            f"{APP_NAME} did not close normally last time.\n\nUnsaved changes to “{session.title}” were saved "
-            f"automatically at {session.describe_time()}. Restore them?\n\n(No deletes the autosaved copy.)",
-            default_yes=True,
-        ):
-            self._discard_crashed(session)
-            return False
-        try:
-            state = session.read_state()
-        except ValueError as exc:
-            self.show_error("Cannot restore", f"The autosaved song could not be read: {exc}\n\nIt was kept in {session.autosave}.")
-            return False
-        self.files.set_document(state.score, None, None, session.title)
-        self.doc.path = Path(session.path) if session.path else None  # Save asks where; it never overwrites silently
-        self.doc.locked, self.doc.prompts = state.locked, state.prompts
-        self.prompt_panel.set_prompts(state.prompts)
-        self.doc.set_selection(state.selection)
-        self.doc.changed.emit("score")
-        self.undo_stack.resetClean()  # unsaved until the user saves: dirty even after undoing everything
-        self.autosave()  # this session holds it now, before the old copy goes
-        self._discard_crashed(session)
-        self.statusBar().showMessage(f"Restored the autosaved “{session.title}”. Save it to keep it.", 8000)
-        return True
-
-    def _discard_crashed(self, session: CrashedSession) -> None:
-        if self.recovery is not None:
-            try:
-                self.recovery.discard(session)
-            except OSError as exc:
-                print(f"cannot delete {session.autosave or session.marker}: {exc}", file=sys.stderr)
+        return self.crash_recovery.offer()
 
     # ------------------------------------------------------------------------------ drag & drop
     @staticmethod
@@ -591,12 +517,8 @@ class MainWindow(QMainWindow):
         elif kind == "path":
             self.setWindowTitle(f"{self.doc.title}[*] — {APP_NAME}")
             self.setWindowModified(self.doc.dirty)
-            if not self.doc.dirty and self.recovery is not None:  # saved, or replaced on purpose
-                self._autosaved = None
-                try:
-                    self.recovery.discard_autosave()
-                except OSError:
-                    pass
+            if not self.doc.dirty:  # saved, or replaced on purpose
+                self.crash_recovery.song_saved()
         if kind in ("selection", "score", "variations", "preview"):
             sel = self.doc.selection
             text = sel.describe(self.doc.track_names()) if sel is not None else "No region selected — drag over the piano roll (Select tool, V), or click track headers."
@@ -664,13 +586,11 @@ class MainWindow(QMainWindow):
         self.settings.save_prompts(self.doc.prompts)
         self.settings.sync()
         self.shutdown()
-        self._autosave_timer.stop()
-        self.undo_stack.cleanChanged.disconnect(self._on_clean_changed)
-        if self.recovery is not None:  # a clean exit: no autosave, no marker
-            try:
-                self.recovery.finish()
-            except OSError as exc:
-                print(f"cannot clean up {self.recovery.folder}: {exc}", file=sys.stderr)
+        try:
+            self.undo_stack.cleanChanged.disconnect(self._on_clean_changed)
+        except (RuntimeError, TypeError):  # already disconnected by an earlier close
+            pass
+        self.crash_recovery.finish()  # a clean exit: no autosave, no marker
         event.accept()
 
 
