@@ -88,6 +88,7 @@ class PianoRollCanvas(QWidget):
         self.tool = "select"
         self.snap: Snap = DEFAULT_SNAP
         self._range_cache: dict[int, tuple[tuple, tuple[int, int]]] = {}
+        self._same_cache: dict[tuple[int, int], tuple] = {}
         self.last_paint_notes = 0  # notes drawn in the last frame (for the bench and tests)
         self.last_paint_ghosts = 0  # ghost notes of the song drawn under an auditioned variation
         self.last_chord_labels: list[tuple[str, float]] = []  # (text drawn, width of its cell) in the last frame
@@ -364,6 +365,20 @@ class PianoRollCanvas(QWidget):
             top = self.lane_top(run[0])
             p.drawRect(QRectF(x0, top, x1 - x0, len(run) * self.lane_height - 1))
 
+    def _same_notes(self, a, b) -> bool:  # noqa: ANN001 - Track, Track
+        """Whether two tracks hold the same notes (cached by identity: the engine returns copies of the
+        tracks it left alone, and ghosts on those would only clutter the roll)."""
+        if a is b:
+            return True
+        key = (id(a), id(b))
+        hit = self._same_cache.get(key)
+        if hit is None or hit[0] is not a or hit[1] is not b:
+            if len(self._same_cache) > 256:
+                self._same_cache.clear()
+            hit = (a, b, a.notes == b.notes)
+            self._same_cache[key] = hit
+        return hit[2]
+
     def _paint_ghosts(self, p: QPainter) -> None:
         """Under an auditioned variation, the song's own notes of each changed lane as faint outlines."""
         self.last_paint_ghosts = 0
@@ -373,7 +388,7 @@ class PianoRollCanvas(QWidget):
         shown, song = self.tracks(), self.doc.score.tracks
         p.setBrush(Qt.BrushStyle.NoBrush)
         for lane in self._visible_lanes():
-            if lane >= len(song) or song[lane] is shown[lane]:
+            if lane >= len(song) or self._same_notes(song[lane], shown[lane]):
                 continue
             arrays = self.doc.arrays(song[lane])
             sl = arrays.visible(t0, t1)

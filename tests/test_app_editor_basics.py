@@ -160,6 +160,9 @@ def test_ghost_notes_and_a_pitch_scale_that_holds_between_variations(make_window
     assert window.doc.preview_index == 0
     canvas.grab()
     assert canvas.last_paint_ghosts > 0  # the song's melody under the auditioned take
+    drums = window.doc.score.tracks[3]
+    assert canvas._same_notes(replace(drums, notes=list(drums.notes)), drums)  # an unchanged copy: no ghosts
+    assert not canvas._same_notes(window.doc.variations[0].tracks[0], window.doc.score.tracks[0])
     scale0 = canvas.pitch_range(0)
     window.doc.set_preview(1)
     assert canvas.pitch_range(0) == scale0  # the lane does not rescale from take to take
