@@ -74,16 +74,25 @@ class VelocityLane(QWidget):
             lane, xs, vels, starts, pitches = self._stems()
             if lane is None:
                 return
+            p.setPen(theme.TEXT_DIM)
+            p.drawText(QRectF(4, 2, 200, 14), Qt.AlignmentFlag.AlignLeft, f"Velocity · {self.canvas.tracks()[lane].name or f'Track {lane + 1}'}")
             color = theme.track_color(lane)
             picked = self.doc.selected_notes
+            if len(xs) > self.width() // 3:  # denser than the pixels: one stem per pixel column, its loudest
+                cols = np.clip(xs.astype(np.int64), 0, max(self.width() - 1, 0))
+                loudest = np.zeros(max(self.width(), 1), dtype=np.int64)
+                np.maximum.at(loudest, cols, vels)
+                p.setPen(QPen(color, 1))
+                bottom = self.height() - 3
+                for x in np.nonzero(loudest)[0].tolist():
+                    p.drawLine(QPointF(x, bottom), QPointF(x, self._y(int(loudest[x]))))
+                return
             for x, v, s, q in zip(xs.tolist(), vels.tolist(), starts.tolist(), pitches.tolist(), strict=True):
                 key = (lane, int(s), int(q))
                 v = self._pending.get(key, v)
                 p.setPen(QPen(theme.NOTE_PICKED if key in picked else color, 2))
                 p.drawLine(QPointF(x, self.height() - 3), QPointF(x, self._y(v)))
                 p.fillRect(QRectF(x - 2, self._y(v) - 2, 5, 5), theme.NOTE_PICKED if key in picked else color)
-            p.setPen(theme.TEXT_DIM)
-            p.drawText(QRectF(4, 2, 200, 14), Qt.AlignmentFlag.AlignLeft, f"Velocity · {self.canvas.tracks()[lane].name or f'Track {lane + 1}'}")
         finally:
             p.end()
 

@@ -295,3 +295,18 @@ def test_a_newcomer_walks_through_the_window(make_window, song: Path, tmp_path: 
     assert len(window.doc.variations[0].tracks) == len(window.doc.score.tracks) == 5
     assert not boxes.of("critical")
 
+
+
+def test_meter_dialog_counts_the_downbeat_in_beats_and_snap_menus_agree(make_window) -> None:  # noqa: ANN001
+    from app.meter_dialog import MeterDialog
+
+    window = make_window()
+    dialog = MeterDialog(window, 480)
+    dialog.numerator.setValue(3)
+    dialog.downbeat.setValue(2.5)
+    assert dialog.values() == (3, 4, 720)  # beat 2.5 = one and a half beats = 720 ticks in
+    triplet = next(a for a in window.snap_actions if a.text() == "1/8 triplet")
+    triplet.trigger()
+    assert window.canvas.snap.label == "1/8 triplet" and window.snap_box.currentText() == "1/8 triplet"
+    window.snap_box.setCurrentIndex(window.snap_box.findText("Bar"))
+    assert next(a for a in window.snap_actions if a.isChecked()).text() == "Bar"
