@@ -71,23 +71,29 @@ def chord_text(chord: ChordLabel, fits: Callable[[str], bool]) -> str | None:
     return None
 
 
-def key_name(score: Score) -> tuple[str, str]:
+def pitch_class_histogram(score: Score) -> np.ndarray:
+    """Duration-weighted count of each pitch class over the pitched (non-drum) notes."""
+    hist = np.zeros(12)
+    for track in score.tracks:
+        if not track.is_drum and track.notes:
+            data = np.array([(n.pitch, n.end - n.start) for n in track.notes], dtype=np.int64)
+            hist += np.bincount(data[:, 0] % 12, weights=np.maximum(data[:, 1], 1), minlength=12)
+    return hist
+
+
+def key_name(score: Score, histogram: np.ndarray | None = None) -> tuple[str, str]:
     """The song's key and where it came from: the file's first key signature, else estimated.
 
-    The estimate correlates the duration-weighted pitch-class profile of all pitched notes with the
-    Krumhansl-Kessler major and minor profiles (Krumhansl 1990) in all twelve keys.
+    The estimate correlates the duration-weighted pitch-class profile of all pitched notes (``histogram``,
+    computed when not given) with the Krumhansl-Kessler major and minor profiles (Krumhansl 1990) in all
+    twelve keys.
     """
     if score.key_signatures:
         name = score.key_signatures[0].name  # "Eb" or "Cm", as the reader writes it
         if name:
             minor = name.endswith("m")
             return f"{name[:-1] if minor else name} {'minor' if minor else 'major'}", "file"
-    hist = np.zeros(12)
-    for track in score.tracks:
-        if track.is_drum:
-            continue
-        for n in track.notes:
-            hist[n.pitch % 12] += max(n.end - n.start, 1)
+    hist = pitch_class_histogram(score) if histogram is None else np.asarray(histogram, dtype=float)
     if hist.sum() <= 0:
         return "unknown", "no notes"
     best, best_r = "C major", -2.0

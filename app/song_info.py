@@ -6,6 +6,7 @@ the key from the file or estimated), so a wrong bar grid is visible before anyon
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
@@ -52,6 +53,15 @@ class SongInfoBar(QWidget):
         self.meter_button.clicked.connect(self.meterRequested)
         self._shown: object = None
 
+    def _histogram(self, score) -> np.ndarray:  # noqa: ANN001 - Score
+        """Pitch classes from the document's cached per-track arrays: an edit re-counts only its own track."""
+        hist = np.zeros(12)
+        for track in score.tracks:
+            if not track.is_drum:
+                a = self.doc.arrays(track)
+                hist += np.bincount(a.pitches % 12, weights=np.maximum(a.ends - a.starts, 1), minlength=12)
+        return hist
+
     def refresh(self) -> None:
         score = self.doc.score
         if self._shown is score:
@@ -62,7 +72,7 @@ class SongInfoBar(QWidget):
         more = f" (+{len(tempos) - 1} changes)" if len(tempos) > 1 else ""
         self.tempo.setText(f"♩ = {bpm:.0f} BPM{more}")
         self.meter.setText(f"   Meter {meter_text(self.doc)}")
-        key, source = key_name(score)
+        key, source = key_name(score, self._histogram(score))
         self.key.setText(f"   Key {key}" + (" (estimated)" if source == "estimated" else ""))
         explicit = bool(score.beats and len(score.beats) >= 2)
         self.grid_source.setText("   · bar grid from beat map" if explicit else "   · bar grid from the file's time signatures")

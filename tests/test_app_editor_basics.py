@@ -115,7 +115,13 @@ def test_song_strip_shows_and_edits_tempo_and_meter_with_undo(make_window, song:
     window.open_file(song)
     info = window.song_info
     assert "100 BPM" in info.tempo.text() and "4/4" in info.meter.text() and "C major" in info.key.text()
-    assert key_name(pop_band(4))[0] == "C major"
+    assert key_name(pop_band(4)) == ("C major", "estimated")
+    from engine.score import KeySignature, Score, Track
+
+    assert key_name(replace(pop_band(1), key_signatures=[KeySignature(0, "Ebm")])) == ("Eb minor", "file")
+    a_minor = [Note(i * 480, i * 480 + 480 * (3 if p in (57, 64) else 1), p, 80) for i, p in enumerate([57, 59, 60, 62, 64, 65, 67, 69, 64, 57, 60, 57])]
+    assert key_name(Score(480, [Track("x", 0, False, a_minor)])) == ("A minor", "estimated")
+    assert key_name(Score(480, [Track("d", 0, True, a_minor)]))[1] == "no notes"  # drums have no key
     assert window.edits.set_tempo(90)
     assert window.doc.score.tempos[0].bpm == 90 and "90 BPM" in info.tempo.text()
     assert window.edits.set_meter(3, 4, 0)
