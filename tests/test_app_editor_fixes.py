@@ -176,6 +176,12 @@ def test_an_added_instrument_lane_is_outlined_and_scrolled_into_view(make_window
     assert 5 in canvas.selection_lanes()
     top = canvas.lane_top(5)
     assert top >= 0 and top + canvas.lane_height <= canvas.height()
+    # Tracks ▸ Add Track scrolls its new lane into view too.
+    window.escape()
+    canvas.set_scroll(y=0)
+    window.add_track("STRINGS")
+    top = canvas.lane_top(len(window.doc.score.tracks) - 1)
+    assert top >= 0 and top + canvas.lane_height <= canvas.height()
 
 
 # ------------------------------------------------------------------------------------ 5. progress
