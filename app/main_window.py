@@ -18,13 +18,10 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import (
-    QAction,
-    QActionGroup,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
     QIcon,
-    QKeySequence,
     QUndoStack,
 )
 from PySide6.QtWidgets import (
@@ -54,9 +51,9 @@ from app.settings import APPLICATION, ORGANISATION, AppSettings
 from app.shortcuts import ShortcutsDialog
 from app.snap import SNAPS
 from app.song_info import SongInfoBar
-from app.track_list import TrackListPanel, category_label
+from app.track_list import TrackListPanel
 from app.variations import VariationsPanel
-from engine.analysis.categories import CATEGORIES
+from app.window_actions import build_actions, build_menus_and_toolbar
 from engine.errors import MidiReadError
 from engine.midi_io import read_midi
 from engine.score import Score
@@ -110,8 +107,8 @@ class MainWindow(QMainWindow):
         self.regen = RegenerationController(self)
         self.playback = PlaybackController(self)
         self.edits = EditController(self)
-        self._build_actions()
-        self._build_menus_and_toolbar()
+        build_actions(self)
+        build_menus_and_toolbar(self)
         self._connect_views()
         self.doc.changed.connect(self._on_doc_changed)
         self.doc.prompts = self.settings.prompts()
@@ -253,158 +250,6 @@ class MainWindow(QMainWindow):
         self.variations_panel.acceptRequested.connect(self.regen.accept_variation)
         self.song_info.meterRequested.connect(self.edits.set_meter_dialog)
         self.song_info.tempoRequested.connect(self.edits.set_tempo_dialog)
-
-    def _action(self, text: str, slot, shortcut=None, tip: str | None = None) -> QAction:  # noqa: ANN001
-        action = QAction(text, self)
-        if shortcut is not None:
-            if isinstance(shortcut, list):
-                action.setShortcuts(shortcut)
-            else:
-                action.setShortcut(shortcut)
-        if tip:
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
-        action.triggered.connect(lambda _checked=False: slot())
-        self.addAction(action)  # shortcuts work whichever panel has focus
-        return action
-
-    def _zoom(self, factor: float) -> None:
-        c = self.canvas
-        c.set_zoom(c.px_per_tick * factor, c.zoom_anchor_x())
-
-    def _build_actions(self) -> None:
-        K = QKeySequence  # noqa: N806
-        f, r, p, e = self.files, self.regen, self.playback, self.edits
-        self.act_open = self._action("&Open…", f.open_dialog, K(K.StandardKey.Open), "Open a MIDI file or project (Ctrl+O)")
-        self.act_demo = self._action("Open &Demo Song", self.load_demo, None, "Open the built-in demo song")
-        self.act_save = self._action("&Save Project", f.save_project, K(K.StandardKey.Save), "Save the song with locks and prompts as a project (Ctrl+S)")
-        self.act_save_as = self._action("Save Project &As…", f.save_project_as, K("Ctrl+Shift+S"))
-        self.act_export = self._action("&Export MIDI…", f.export_midi, K("Ctrl+E"), "Export the edited song as a MIDI file (Ctrl+E)")
-        self.act_render = self._action("&Render to WAV…", f.render_wav, K("Ctrl+Shift+E"), self.audio.render_reason)
-        self.act_quit = self._action("&Quit", self.close, K(K.StandardKey.Quit))
-        self.act_undo = self.undo_stack.createUndoAction(self, "&Undo")
-        self.act_undo.setShortcut(K(K.StandardKey.Undo))
-        self.act_redo = self.undo_stack.createRedoAction(self, "&Redo")
-        self.act_redo.setShortcuts([K("Ctrl+Shift+Z"), K("Ctrl+Y")])
-        self.addAction(self.act_undo)
-        self.addAction(self.act_redo)
-        # The toolbar gets fixed-width twins: the menu's "Undo Move 3 notes" would make the toolbar jump.
-        self.tb_undo = QAction("Undo", self)
-        self.tb_undo.triggered.connect(self.undo_stack.undo)
-        self.tb_redo = QAction("Redo", self)
-        self.tb_redo.triggered.connect(self.undo_stack.redo)
-        self.undo_stack.canUndoChanged.connect(self.tb_undo.setEnabled)
-        self.undo_stack.canRedoChanged.connect(self.tb_redo.setEnabled)
-        self.undo_stack.undoTextChanged.connect(lambda t: self.tb_undo.setToolTip(f"Undo {t} (Ctrl+Z)" if t else "Nothing to undo"))
-        self.undo_stack.redoTextChanged.connect(lambda t: self.tb_redo.setToolTip(f"Redo {t} (Ctrl+Shift+Z)" if t else "Nothing to redo"))
-        self.tb_undo.setEnabled(False)
-        self.tb_redo.setEnabled(False)
-        self.act_delete = self._action("&Delete Notes", e.delete_selection, [K(K.StandardKey.Delete), K("Backspace")], "Delete the picked notes, or every note in the region (Delete)")
-        self.act_lock = self._action("&Lock / Unlock Notes", e.toggle_lock, K("L"), "Keep the picked notes when regenerating (L)")
-        self.act_select_all = self._action("Select &Whole Song", e.select_all, K(K.StandardKey.SelectAll))
-        self.act_escape = self._action("Clear Selection / Cancel", e.escape, K("Esc"))
-        self.act_play = self._action("&Play / Stop", p.play_stop, K("Space"), self.audio.play_reason)
-        self.act_regenerate = self._action("&Regenerate", r.regenerate, K("R"), "Fill the selected region with new music (R)")
-        self.act_cancel = self._action("&Cancel Regeneration", r.cancel, None)
-        self.act_accept = self._action("&Accept Variation", r.accept_previewed, [K("Ctrl+Return"), K("Ctrl+Enter")])
-        self.act_next_var = self._action("Next Variation", lambda: r.step_preview(1), K("]"))
-        self.act_prev_var = self._action("Previous Variation", lambda: r.step_preview(-1), K("["))
-        # Zoom keeps Qt's standard keys (Ctrl++ / Ctrl+=, Ctrl+-); lane height must not share them: on most
-        # layouts Ctrl+Shift+= *is* Ctrl++, and an ambiguous shortcut does nothing at all.
-        self.act_zoom_in = self._action("Zoom &In", lambda: self._zoom(1.25), K(K.StandardKey.ZoomIn), "Zoom in around the mouse or the selection (Ctrl++)")
-        self.act_zoom_out = self._action("Zoom &Out", lambda: self._zoom(1 / 1.25), K(K.StandardKey.ZoomOut), "Zoom out (Ctrl+-)")
-        self.act_fit = self._action("Zoom to &Fit", self.canvas.zoom_to_fit, K("Ctrl+0"))
-        self.act_taller = self._action("Taller Lanes", lambda: self.canvas.set_lane_height(int(self.canvas.lane_height * 1.2)), K("Ctrl+Alt+Down"))
-        self.act_shorter = self._action("Shorter Lanes", lambda: self.canvas.set_lane_height(int(self.canvas.lane_height / 1.2)), K("Ctrl+Alt+Up"))
-        self.act_tool_select = self._action("&Select Tool", lambda: self.canvas.set_tool("select"), K("V"), "Select tool (V): drag to choose a region, click to pick notes")
-        self.act_tool_pencil = self._action("&Pencil Tool", lambda: self.canvas.set_tool("pencil"), K("B"), "Pencil tool (B): click to draw a note, drag a note to move it")
-        self.tool_group = QActionGroup(self)
-        for a in (self.act_tool_select, self.act_tool_pencil):
-            a.setCheckable(True)
-            self.tool_group.addAction(a)
-        self.act_tool_select.setChecked(True)
-        self.snap_group = QActionGroup(self)
-        self.snap_actions: list[QAction] = []
-        for snap in SNAPS:
-            a = QAction(snap.label, self, checkable=True)
-            a.triggered.connect(lambda _c=False, s=snap: self.canvas.set_snap(s))
-            self.snap_group.addAction(a)
-            self.snap_actions.append(a)
-            a.setChecked(snap == self.canvas.snap)
-        self.act_meter = self._action("Time Signature and First &Downbeat…", self.edits.set_meter_dialog, None, "Put the bar grid right when the file's declared meter is wrong")
-        self.act_tempo = self._action("Set &Tempo…", self.edits.set_tempo_dialog, None, "Set one tempo for the whole song")
-        self.act_shortcuts = self._action("&Keyboard Shortcuts", self.show_shortcuts, K(K.StandardKey.HelpContents), "Every keyboard shortcut (F1)")
-
-    def _build_menus_and_toolbar(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.act_open)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self.files.fill_recent_menu)
-        file_menu.addAction(self.act_demo)
-        file_menu.addSeparator()
-        for a in (self.act_save, self.act_save_as, self.act_export, self.act_render):
-            file_menu.addAction(a)
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_quit)
-        edit = bar.addMenu("&Edit")
-        for a in (self.act_undo, self.act_redo):
-            edit.addAction(a)
-        edit.addSeparator()
-        for a in (self.act_tool_select, self.act_tool_pencil):
-            edit.addAction(a)
-        snap_menu = edit.addMenu("S&nap to Grid")
-        for a in self.snap_actions:
-            snap_menu.addAction(a)
-        edit.addSeparator()
-        for a in (self.act_delete, self.act_lock, self.act_select_all, self.act_escape):
-            edit.addAction(a)
-        song_menu = bar.addMenu("&Song")
-        song_menu.addAction(self.act_meter)
-        song_menu.addAction(self.act_tempo)
-        track_menu = bar.addMenu("&Tracks")
-        add_menu = track_menu.addMenu("&Add Track")
-        for cat in CATEGORIES:
-            add_menu.addAction(category_label(cat), lambda c=cat: self.edits.add_track(c))
-        view = bar.addMenu("&View")
-        for a in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_taller, self.act_shorter):
-            view.addAction(a)
-        view.addAction(self.side_dock.toggleViewAction())
-        gen = bar.addMenu("&Generate")
-        for a in (self.act_regenerate, self.act_cancel, self.act_accept, self.act_next_var, self.act_prev_var):
-            gen.addAction(a)
-        play = bar.addMenu("&Play")
-        play.addAction(self.act_play)
-        play.addAction(self.act_render)
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.act_shortcuts)
-
-        tb = self.addToolBar("Main")
-        tb.setObjectName("mainToolbar")
-        tb.setMovable(False)
-        self.toolbar = tb
-        for a in (self.act_open, self.act_save, self.act_export):
-            tb.addAction(a)
-        tb.addSeparator()
-        tb.addAction(self.tb_undo)
-        tb.addAction(self.tb_redo)
-        tb.addSeparator()
-        tb.addAction(self.act_tool_select)
-        tb.addAction(self.act_tool_pencil)
-        self.snap_box = self.roll.snap_box_for(tb)
-        tb.addWidget(QLabel(" Snap "))
-        tb.addWidget(self.snap_box)
-        tb.addSeparator()
-        tb.addAction(self.act_play)
-        tb.addSeparator()
-        tb.addAction(self.act_zoom_out)
-        tb.addAction(self.act_zoom_in)
-        tb.addAction(self.act_fit)
-        tb.addSeparator()
-        tb.addAction(self.act_lock)
-        tb.addAction(self.act_regenerate)
-        for w in tb.findChildren(QWidget):
-            w.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # so Space reaches the Play shortcut
 
     def _sync_tool_actions(self, tool: str) -> None:
         (self.act_tool_pencil if tool == "pencil" else self.act_tool_select).setChecked(True)
