@@ -21,10 +21,13 @@ def main(argv: list[str]) -> int:
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
     ):
         # Without this check Qt aborts the whole process (SIGABRT), which Python cannot catch.
+        # Name this interpreter: a bare "python" may be the system one, without PySide6 (issue 18, item 11).
+        here = os.path.relpath(os.path.abspath(__file__))
         print(
             "No display found. Run the editor on a desktop, or under a virtual display:\n"
-            "  xvfb-run -a python main.py\n"
-            "or headless for a screenshot: QT_QPA_PLATFORM=offscreen python main.py --screenshot shot.png",
+            "  xvfb-run -a make run\n"
+            f"  xvfb-run -a {sys.executable} {here}\n"
+            f"or headless for a screenshot: QT_QPA_PLATFORM=offscreen {sys.executable} {here} --screenshot shot.png",
             file=sys.stderr,
         )
         return 2

@@ -21,6 +21,7 @@ import numpy as np
 from engine.analysis.categories import CATEGORIES, DEFAULT_PROGRAM, track_category
 from engine.analysis.grid import POSITIONS_PER_BEAT, BeatGrid, beat_grid
 from engine.analysis.tempo import TEMPO_CLASSES
+from engine.guidance import GUIDANCE_DEFAULT
 from engine.score import ChordLabel, KeySignature, Note, Score, TempoChange, TimeSignature, Track
 
 NoteKey = tuple[int, int, int]  # (track index, start tick, pitch): how the engine names a locked note
@@ -85,7 +86,7 @@ class PromptSettings:
     attributes: str = "all"  # one of ATTRIBUTES
     new_tracks: tuple[str, ...] = ()  # categories to add inside the region ("add strings here")
     tempo_class: str | None = None  # None = the song's own class
-    guidance: float = 2.0
+    guidance: float = GUIDANCE_DEFAULT  # one default and one meaning with the CLI (engine.guidance)
     n_variations: int = 3
     steps: int = 10
     temperature: float = 1.0
@@ -102,6 +103,14 @@ class PromptSettings:
         self.guidance = float(min(max(self.guidance, 0.0), 10.0))
         self.temperature = float(min(max(self.temperature, 0.05), 3.0))
         self.seed = int(self.seed) % (2**31)
+
+    def preferences(self) -> PromptSettings:
+        """Only what belongs to the musician, not to a song: guidance, variations, steps, temperature, seed.
+
+        What to regenerate, the instruments to add and the tempo class are about one song and one region;
+        carried over to another song they would silently add a Brass track to it (issue 18, item 2).
+        """
+        return replace(self, attributes="all", new_tracks=(), tempo_class=None)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -211,6 +220,20 @@ def move_notes(score: Score, keys: Iterable[NoteKey], d_tick: int, d_pitch: int)
         notes.sort(key=lambda n: (n.start, n.pitch, n.end))
         tracks[t] = replace(old, notes=notes)
     return _with_tracks(score, tracks), moved
+
+
+def set_note_velocities(score: Score, velocities: dict[NoteKey, int]) -> Score:
+    """Set the velocity (clamped to 1-127) of the notes named by key; other notes and tracks are shared."""
+    by_track: dict[int, dict[tuple[int, int], int]] = {}
+    for (t, start, pitch), vel in velocities.items():
+        by_track.setdefault(t, {})[(start, pitch)] = int(min(127, max(1, vel)))
+    tracks = list(score.tracks)
+    for t, wanted in by_track.items():
+        if 0 <= t < len(tracks):
+            old = tracks[t]
+            notes = [replace(n, velocity=wanted[(n.start, n.pitch)]) if (n.start, n.pitch) in wanted else n for n in old.notes]
+            tracks[t] = replace(old, notes=notes)
+    return _with_tracks(score, tracks)
 
 
 def add_track(score: Score, category: str, name: str | None = None) -> Score:
@@ -466,6 +489,7 @@ class Document:
         self.muted: set[int] = set()
         self.soloed: set[int] = set()
         self.playhead: int = 0
+        self.song_serial = 0  # +1 on every load: work started for one song never lands on another
         self._grid_cache: tuple[Score, BeatGrid] | None = None
         self._chord_cache: tuple[Score, tuple[list[ChordLabel], str]] | None = None
         self._arrays: dict[int, tuple[Track, TrackArrays]] = {}
@@ -479,6 +503,7 @@ class Document:
         self.selection, self.selected_notes, self.locked = None, set(), frozenset()
         self.variations, self.variation_base, self.variation_seeds, self.preview_index = [], None, [], None
         self.muted, self.soloed, self.playhead = set(), set(), 0
+        self.song_serial += 1
         self._arrays.clear()
         self.dirty = False
         self.changed.emit("score")
@@ -605,6 +630,13 @@ class Document:
         self.preview_index = 0 if variations else None
         self.changed.emit("variations")
         self.changed.emit("preview")
+
+    def clear_variations(self) -> None:
+        """Forget the variations: they belong to one song, region and request, and a new request replaces them."""
+        if self.variations or self.preview_index is not None:
+            self.variations, self.variation_base, self.variation_seeds, self.preview_index = [], None, [], None
+            self.changed.emit("variations")
+            self.changed.emit("preview")
 
     def set_preview(self, index: int | None) -> None:
         if index is not None and not 0 <= index < len(self.variations):

@@ -1,5 +1,9 @@
 """The multi-track piano roll: one stacked lane per track, bar/beat grid, chord lane, playhead, selection.
 
+Two tools, as in every DAW: with the Select tool a drag always draws a region and a click picks notes;
+with the Pencil tool a click draws a note (snapped to the chosen grid) and a drag on a note moves it.
+While a variation is auditioned, the song's own notes show underneath as ghost outlines.
+
 Drawing is a single ``paintEvent`` that culls by time range through each track's sorted numpy arrays
 (``Document.arrays``): only the notes that can be visible are touched. When a lane would need more than a
 few thousand rectangles (zoomed far out on a big file), it is rasterised with numpy instead (a run-length
@@ -14,9 +18,20 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
-from PySide6.QtWidgets import QGridLayout, QScrollBar, QSizePolicy, QWidget
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QCursor,
+    QFont,
+    QHelpEvent,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QComboBox, QGridLayout, QScrollBar, QSizePolicy, QToolTip, QWidget
 
 from app import theme
 from app.document import (
@@ -25,9 +40,10 @@ from app.document import (
     RegionSelection,
     bar_at_tick,
     bar_tick,
-    chord_name,
     region_ticks,
 )
+from app.music_text import chord_text, describe_note
+from app.snap import DEFAULT_SNAP, SNAPS, Snap, snap_delta, snap_tick, step_ticks
 from engine.score import Note
 
 RULER_H = 20
@@ -39,12 +55,14 @@ RASTER_THRESHOLD = 2500  # visible notes in one lane above which the lane is ras
 
 @dataclass
 class _Drag:
-    kind: str  # "region" | "move"
+    kind: str  # "region" | "move" | "draw"
     origin: QPointF
     current: QPointF
     lane: int
     d_tick: int = 0
     d_pitch: int = 0
+    key: NoteKey | None = None  # the note under the press (select tool: picked if the drag never starts)
+    note: Note | None = None  # the note being drawn (pencil tool)
 
 
 class PianoRollCanvas(QWidget):
@@ -55,6 +73,7 @@ class PianoRollCanvas(QWidget):
     noteAdded = Signal(int, object)  # (track, Note)
     playheadMoved = Signal(int)
     contextMenuRequested = Signal(QPoint)
+    toolChanged = Signal(str)  # "select" | "pencil" (also sent when the snap changes)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,7 +85,13 @@ class PianoRollCanvas(QWidget):
         self._drag: _Drag | None = None
         self._fit_pending = False
         self._raster_buf: np.ndarray | None = None
+        self.tool = "select"
+        self.snap: Snap = DEFAULT_SNAP
+        self._range_cache: dict[int, tuple[tuple, tuple[int, int]]] = {}
+        self._same_cache: dict[tuple[int, int], tuple] = {}
         self.last_paint_notes = 0  # notes drawn in the last frame (for the bench and tests)
+        self.last_paint_ghosts = 0  # ghost notes of the song drawn under an auditioned variation
+        self.last_chord_labels: list[tuple[str, float]] = []  # (text drawn, width of its cell) in the last frame
         self.setMinimumSize(320, HEADER_H + 60)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(False)
@@ -101,10 +126,28 @@ class PianoRollCanvas(QWidget):
         lane = int((y - HEADER_H + self.scroll_y) // self.lane_height)
         return lane if 0 <= lane < len(self.tracks()) else None
 
+    def pitch_range(self, lane: int) -> tuple[int, int]:
+        """(low, high) pitch shown in ``lane``: the union over the song and every variation of that track,
+        so the scale stays put while auditioning one take after another (issue 18, item 8)."""
+        doc = self.doc
+        tracks = [s.tracks[lane] for s in (doc.score, *doc.variations) if lane < len(s.tracks)]
+        key = tuple(id(t) for t in tracks)
+        hit = self._range_cache.get(lane)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        ranges = [(a.pitch_lo, a.pitch_hi) for a in (doc.arrays(t) for t in tracks) if len(a.starts)] or [
+            (doc.arrays(t).pitch_lo, doc.arrays(t).pitch_hi) for t in tracks[:1]
+        ] or [(59, 73)]
+        out = (min(r[0] for r in ranges), max(r[1] for r in ranges))
+        if len(self._range_cache) > 512:
+            self._range_cache.clear()
+        self._range_cache[lane] = (key, out)
+        return out
+
     def _row_geometry(self, lane: int) -> tuple[int, int, float]:
-        arrays = self.doc.arrays(self.tracks()[lane])
-        rows = arrays.pitch_hi - arrays.pitch_lo + 1
-        return arrays.pitch_hi, rows, (self.lane_height - 2 * LANE_PAD) / rows
+        lo, hi = self.pitch_range(lane)
+        rows = hi - lo + 1
+        return hi, rows, (self.lane_height - 2 * LANE_PAD) / rows
 
     def pitch_at(self, lane: int, y: float) -> int:
         hi, rows, row_h = self._row_geometry(lane)
@@ -168,6 +211,46 @@ class PianoRollCanvas(QWidget):
         self.lane_height = int(min(max((self.height() - HEADER_H) // n, 72), 160))  # fill the view when few tracks
         self.set_scroll(tick=0.0, y=0)
 
+    def set_tool(self, tool: str) -> None:
+        """"select" or "pencil"; the cursor says which."""
+        self.tool = "pencil" if tool == "pencil" else "select"
+        self._drag = None
+        self.setCursor(Qt.CursorShape.CrossCursor if self.tool == "pencil" else Qt.CursorShape.ArrowCursor)
+        self.toolChanged.emit(self.tool)
+
+    def set_snap(self, snap: Snap) -> None:
+        self.snap = snap
+        self.toolChanged.emit(self.tool)
+
+    def zoom_anchor_x(self) -> float:
+        """Where keyboard zoom holds still: the mouse when it is over the roll, else the middle of the
+        selected region when it is in view, else the middle of the view."""
+        mouse = self.mapFromGlobal(QCursor.pos())
+        if self.rect().contains(mouse) and self.underMouse():
+            return float(mouse.x())
+        sel = self.doc.selection
+        if sel is not None:
+            t0, t1 = region_ticks(self.doc.grid, sel)
+            x0, x1 = self.x_of(t0), self.x_of(t1)
+            if x1 > 0 and x0 < self.width():
+                return float(min(max((max(x0, 0) + min(x1, self.width())) / 2, 0), self.width()))
+        return self.width() / 2
+
+    def ensure_lane_visible(self, lane: int) -> None:
+        """Scroll vertically just enough that ``lane`` is fully in view."""
+        top = lane * self.lane_height
+        view = self.height() - HEADER_H
+        if top < self.scroll_y:
+            self.set_scroll(y=top)
+        elif top + self.lane_height > self.scroll_y + view:
+            self.set_scroll(y=top + self.lane_height - view)
+
+    def reveal_new_lanes(self) -> None:
+        """An auditioned variation that adds tracks (an added instrument): bring the first new lane into view."""
+        n_song, n_shown = len(self.doc.score.tracks), len(self.tracks())
+        if n_shown > n_song:
+            self.ensure_lane_visible(n_song)
+
     def ensure_tick_visible(self, tick: int) -> None:
         t0, t1 = self.visible_ticks()
         if not t0 <= tick <= t1:
@@ -186,7 +269,6 @@ class PianoRollCanvas(QWidget):
             self._paint_header(p)
             self._paint_playhead(p)
             self._paint_drag(p)
-            self._paint_banner(p)
         finally:
             p.end()
 
@@ -250,14 +332,23 @@ class PianoRollCanvas(QWidget):
     def _bar_px(self) -> float:
         return 4 * self.doc.displayed_score().ticks_per_beat * self.px_per_tick
 
+    def selection_lanes(self) -> list[int]:
+        """The lanes the region's outline covers. Tracks an auditioned variation adds ("+ Brass") are part
+        of the region it answers, so they are outlined too (issue 18, item 4)."""
+        sel = self.doc.selection
+        if sel is None:
+            return []
+        n = len(self.tracks())
+        lanes = list(range(n)) if sel.tracks is None else [t for t in sel.tracks if t < n]
+        return lanes + [t for t in range(len(self.doc.score.tracks), n) if t not in lanes]
+
     def _paint_selection(self, p: QPainter) -> None:
         sel = self.doc.selection
         if sel is None:
             return
         t0, t1 = region_ticks(self.doc.grid, sel)
         x0, x1 = self.x_of(t0), self.x_of(t1)
-        n = len(self.tracks())
-        lanes = range(n) if sel.tracks is None else [t for t in sel.tracks if t < n]
+        lanes = self.selection_lanes()
         for lane in lanes:
             rect = QRectF(x0, self.lane_top(lane), x1 - x0, self.lane_height)
             p.fillRect(rect, theme.SELECTION_FILL)
@@ -274,7 +365,48 @@ class PianoRollCanvas(QWidget):
             top = self.lane_top(run[0])
             p.drawRect(QRectF(x0, top, x1 - x0, len(run) * self.lane_height - 1))
 
+    def _same_notes(self, a, b) -> bool:  # noqa: ANN001 - Track, Track
+        """Whether two tracks hold the same notes (cached by identity: the engine returns copies of the
+        tracks it left alone, and ghosts on those would only clutter the roll)."""
+        if a is b:
+            return True
+        key = (id(a), id(b))
+        hit = self._same_cache.get(key)
+        if hit is None or hit[0] is not a or hit[1] is not b:
+            if len(self._same_cache) > 256:
+                self._same_cache.clear()
+            hit = (a, b, a.notes == b.notes)
+            self._same_cache[key] = hit
+        return hit[2]
+
+    def _paint_ghosts(self, p: QPainter) -> None:
+        """Under an auditioned variation, the song's own notes of each changed lane as faint outlines."""
+        self.last_paint_ghosts = 0
+        if self.doc.preview_index is None:
+            return
+        t0, t1 = self.visible_ticks()
+        shown, song = self.tracks(), self.doc.score.tracks
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        for lane in self._visible_lanes():
+            if lane >= len(song) or self._same_notes(song[lane], shown[lane]):
+                continue
+            arrays = self.doc.arrays(song[lane])
+            sl = arrays.visible(t0, t1)
+            if sl.stop <= sl.start:
+                continue
+            hi, _rows, row_h = self._row_geometry(lane)
+            top = self.lane_top(lane) + LANE_PAD
+            starts, ends, pitches = arrays.starts[sl], arrays.ends[sl], arrays.pitches[sl]
+            xs = (starts - self.scroll_tick) * self.px_per_tick
+            ws = np.maximum((ends - starts) * self.px_per_tick - 1, 1.5)
+            ys = top + (hi - pitches) * row_h
+            h = max(row_h - 1, 1.5)
+            p.setPen(QPen(theme.GHOST, 1, Qt.PenStyle.DashLine))
+            p.drawRects([QRectF(float(x), float(y), float(w), h) for x, y, w in zip(xs, ys, ws, strict=True)])
+            self.last_paint_ghosts += len(xs)
+
     def _paint_notes(self, p: QPainter) -> None:
+        self._paint_ghosts(p)
         t0, t1 = self.visible_ticks()
         drawn = 0
         tracks = self.tracks()
@@ -376,35 +508,32 @@ class PianoRollCanvas(QWidget):
             p.drawText(QRect(6, RULER_H, w - 12, CHORD_H), Qt.AlignmentFlag.AlignVCenter, f"Chords: {source}")
             return
         t0, t1 = self.visible_ticks()
+        metrics = p.fontMetrics()
+        self.last_chord_labels = []
+        previous = None
+        p.setPen(theme.TEXT)
         for chord in chords:
             if chord.end < t0 or chord.start > t1:
                 continue
             x0, x1 = self.x_of(chord.start), self.x_of(chord.end)
             rect = QRectF(x0 + 1, RULER_H + 2, max(x1 - x0 - 2, 1), CHORD_H - 4)
             p.fillRect(rect, QColor("#343a44"))
-            if x1 - x0 > 18:
-                p.setPen(theme.TEXT)
-                p.drawText(rect.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, chord_name(chord))
+            same = previous is not None and (previous.root, previous.quality) == (chord.root, chord.quality)
+            previous = chord
+            if same:  # a repeated chord is not labelled again
+                continue
+            room = rect.width() - 6
+            # Full name, else shorthand (E°, CΔ), else the root, else nothing: never a clipped "Ed".
+            text = chord_text(chord, lambda t, room=room: metrics.horizontalAdvance(t) <= room)
+            if text is not None:
+                p.drawText(rect.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, text)
+                self.last_chord_labels.append((text, room))
 
     def _paint_playhead(self, p: QPainter) -> None:
         x = self.x_of(self.doc.playhead)
         if 0 <= x <= self.width():
             p.setPen(QPen(theme.PLAYHEAD, 2))
             p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
-
-    def _paint_banner(self, p: QPainter) -> None:
-        """While a variation is auditioned, say so on the roll itself: edits are off until Accept or Esc."""
-        i = self.doc.preview_index
-        if i is None:
-            return
-        text = f"Auditioning variation {i + 1} of {len(self.doc.variations)}  —  Accept: Ctrl+Enter   ·   back to song: Esc"
-        width = p.fontMetrics().horizontalAdvance(text) + 24
-        rect = QRectF(self.width() - width - 12, HEADER_H + 8, width, 24)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor(61, 111, 214, 220))
-        p.drawRoundedRect(rect, 6, 6)
-        p.setPen(QColor("white"))
-        p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_drag(self, p: QPainter) -> None:
         d = self._drag
@@ -419,6 +548,12 @@ class PianoRollCanvas(QWidget):
             if sel is not None:
                 p.setPen(theme.TEXT)
                 p.drawText(rect.topLeft() + QPointF(4, -4), sel.describe(self.doc.track_names()))
+        elif d.kind == "draw" and d.note is not None:
+            hi, _rows, row_h = self._row_geometry(d.lane)
+            y = self.lane_top(d.lane) + LANE_PAD + (hi - d.note.pitch) * row_h
+            p.setPen(QPen(theme.NOTE_PICKED, 1))
+            p.setBrush(QColor(255, 255, 255, 90))
+            p.drawRect(QRectF(self.x_of(d.note.start), y, max(d.note.duration * self.px_per_tick, 2), max(row_h - 1, 2)))
         elif d.kind == "move" and (d.d_tick or d.d_pitch):
             p.setPen(QPen(theme.NOTE_PICKED, 1, Qt.PenStyle.DashLine))
             p.setBrush(QColor(255, 255, 255, 60))
@@ -470,17 +605,31 @@ class PianoRollCanvas(QWidget):
         if event.button() != Qt.MouseButton.LeftButton:
             return
         lane = self.lane_at(pos.y())
-        if key is not None and self._editable():
-            picked = set(self.doc.selected_notes)
-            if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-                picked ^= {key}
-            elif key not in picked:
-                picked = {key}
-            self.doc.set_selected_notes(picked)
-            self._drag = _Drag("move", pos, pos, lane if lane is not None else 0)
-        else:
-            self._drag = _Drag("region", pos, pos, lane if lane is not None else 0)
+        lane_i = lane if lane is not None else 0
+        if self.tool == "pencil" and self._editable() and lane is not None and lane < len(self.doc.score.tracks):
+            if key is not None:  # the pencil moves the note it grabs
+                self._pick(key, event.modifiers())
+                self._drag = _Drag("move", pos, pos, lane_i, key=key)
+            else:
+                self._drag = _Drag("draw", pos, pos, lane_i, note=self._note_at_click(lane, pos))
+        else:  # the select tool: a drag always selects, wherever it starts
+            self._drag = _Drag("region", pos, pos, lane_i, key=key if self._editable() else None)
         self.update()
+
+    def _pick(self, key: NoteKey, modifiers) -> None:  # noqa: ANN001
+        picked = set(self.doc.selected_notes)
+        if modifiers & Qt.KeyboardModifier.ControlModifier:
+            picked ^= {key}
+        elif key not in picked:
+            picked = {key}
+        self.doc.set_selected_notes(picked)
+
+    def _note_at_click(self, lane: int, pos: QPointF) -> Note:
+        """A new note where the pencil clicks: start on the snap grid, one snap step long, velocity 90."""
+        grid = self.doc.grid
+        start = snap_tick(grid, max(self.tick_of(pos.x()), 0.0), self.snap, "floor")
+        length = step_ticks(grid, start, self.snap, self.doc.score.ticks_per_beat)
+        return Note(start, start + length, self.pitch_at(lane, pos.y()), 90)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         d = self._drag
@@ -488,11 +637,14 @@ class PianoRollCanvas(QWidget):
             return
         d.current = event.position()
         if d.kind == "move":
-            tpb = self.doc.score.ticks_per_beat
-            sixteenth = max(tpb // 4, 1)
-            d.d_tick = int(round((self.tick_of(d.current.x()) - self.tick_of(d.origin.x())) / sixteenth)) * sixteenth
+            d.d_tick = snap_delta(self.doc.grid, self.tick_of(d.origin.x()), self.tick_of(d.current.x()), self.snap)
             if self.lane_at(d.origin.y()) is not None:
                 d.d_pitch = self.pitch_at(d.lane, d.current.y()) - self.pitch_at(d.lane, d.origin.y())
+        elif d.kind == "draw" and d.note is not None:
+            grid = self.doc.grid
+            end = snap_tick(grid, max(self.tick_of(d.current.x()), 0.0), self.snap, "nearest")
+            step = step_ticks(grid, d.note.start, self.snap, self.doc.score.ticks_per_beat)
+            d.note = Note(d.note.start, max(end, d.note.start + step), d.note.pitch, d.note.velocity)
         self.update()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -504,23 +656,47 @@ class PianoRollCanvas(QWidget):
         if d.kind == "move":
             if (d.d_tick or d.d_pitch) and self.doc.selected_notes:
                 self.notesMoved.emit(set(self.doc.selected_notes), d.d_tick, d.d_pitch)
+        elif d.kind == "draw":
+            if d.note is not None:
+                self.noteAdded.emit(d.lane, d.note)
         elif moved_px > 4:
             self.doc.set_selection(self._region_from_drag(d))
+        elif d.key is not None:  # a click on a note picks it
+            self._pick(d.key, event.modifiers())
         else:
             self.doc.set_selected_notes(set())
             self.doc.set_selection(None)
         self.update()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        """Double-click an empty spot to draw a note with either tool."""
         pos = event.position()
         lane = self.lane_at(pos.y())
         if lane is None or not self._editable() or self.note_at(pos) is not None or lane >= len(self.doc.score.tracks):
             return
-        grid = self.doc.grid
-        tpb = self.doc.score.ticks_per_beat
-        start = int(grid.position_to_tick(int(grid.tick_to_position(max(self.tick_of(pos.x()), 0.0)) // 4 * 4)))
         self._drag = None
-        self.noteAdded.emit(lane, Note(start, start + tpb, self.pitch_at(lane, pos.y()), 90))
+        self.noteAdded.emit(lane, self._note_at_click(lane, pos))
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            text = self.tooltip_at(QPointF(event.pos()))
+            if text:
+                QToolTip.showText(event.globalPos(), text, self)
+            else:
+                QToolTip.hideText()
+                event.ignore()
+            return True
+        return super().event(event)
+
+    def tooltip_at(self, pos: QPointF) -> str:
+        """Name, bar.beat, length and velocity of the note under ``pos`` ("" when there is none)."""
+        key = self.note_at(pos)
+        if key is None:
+            return ""
+        lane, start, pitch = key
+        track = self.tracks()[lane]
+        note = next((n for n in track.notes if n.start == start and n.pitch == pitch), None)
+        return "" if note is None else describe_note(self.doc.grid, note, track.is_drum)
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         delta = event.angleDelta()
@@ -544,23 +720,46 @@ class PianoRollCanvas(QWidget):
 
 
 class PianoRollView(QWidget):
-    """The canvas plus its two scroll bars, kept in step with the canvas's own scroll state."""
+    """The canvas with its keyboard strip, velocity lane and two scroll bars, kept in step with the canvas."""
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        from app.keyboard_strip import KeyboardStrip  # these two read the canvas's geometry: imported here
+        from app.velocity_lane import VelocityLane  # to keep the module graph one-way
+
         self.canvas = PianoRollCanvas(document, self)
+        self.keyboard = KeyboardStrip(self.canvas, self)
+        self.velocity = VelocityLane(self.canvas, self)
         self.hbar = QScrollBar(Qt.Orientation.Horizontal, self)
         self.vbar = QScrollBar(Qt.Orientation.Vertical, self)
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.canvas, 0, 0)
-        layout.addWidget(self.vbar, 0, 1)
-        layout.addWidget(self.hbar, 1, 0)
+        layout.addWidget(self.keyboard, 0, 0)
+        layout.addWidget(self.canvas, 0, 1)
+        layout.addWidget(self.vbar, 0, 2)
+        layout.addWidget(self.velocity, 1, 1)
+        layout.addWidget(self.hbar, 2, 1)
         self._syncing = False
         self.canvas.viewChanged.connect(self._sync_bars)
         self.hbar.valueChanged.connect(self._on_hbar)
         self.vbar.valueChanged.connect(self._on_vbar)
+
+    def snap_box_for(self, parent: QWidget) -> QComboBox:
+        """The toolbar's Snap chooser, kept in step with the canvas (and the Edit ▸ Snap menu)."""
+        box = QComboBox(parent)
+        box.addItems([s.label for s in SNAPS])
+        box.setToolTip("Snap to grid: where drawn and moved notes land")
+        box.setCurrentIndex(SNAPS.index(self.canvas.snap))
+        box.currentIndexChanged.connect(lambda i: self.canvas.set_snap(SNAPS[i]))
+
+        def follow(_tool: str) -> None:
+            box.blockSignals(True)
+            box.setCurrentIndex(SNAPS.index(self.canvas.snap))
+            box.blockSignals(False)
+
+        self.canvas.toolChanged.connect(follow)
+        return box
 
     def _sync_bars(self) -> None:
         c = self.canvas

@@ -30,12 +30,23 @@ from app.document import ATTRIBUTES, PromptSettings
 from app.track_list import category_label
 from engine.analysis.categories import CATEGORIES
 from engine.analysis.tempo import TEMPO_CLASSES
+from engine.guidance import GUIDANCE_HELP
 
 ATTRIBUTE_LABELS = {
     "all": "Everything (pitch + rhythm)",
     "pitch": "Pitches only (keep rhythm)",
     "rhythm": "Rhythm only (keep pitches)",
 }
+
+
+def progress_text(done: int, total: int, steps: int | None) -> str:
+    """What the progress bar says. The engine counts steps over every part of a long region together
+    (``total`` = parts × steps), so "Step 12/20" under "Steps 10" becomes "Part 2 of 2 · step 2 of 10"."""
+    if steps and total > steps and total % steps == 0 and done >= 1:
+        parts = total // steps
+        part, step = divmod(done - 1, steps)
+        return f"Part {part + 1} of {parts} · step {step + 1} of {steps}"
+    return f"Step {done} of {total}"
 
 
 class PromptPanel(QWidget):
@@ -47,6 +58,7 @@ class PromptPanel(QWidget):
         super().__init__(parent)
         self._prompts = PromptSettings()
         self._song_tempo = "moderato"
+        self._steps: int | None = None  # the running request's steps, to read the engine's progress
 
         self.region = QLabel("No region selected — drag over the piano roll, or click track headers.")
         self.region.setWordWrap(True)
@@ -70,7 +82,7 @@ class PromptPanel(QWidget):
         self.guidance = QDoubleSpinBox()
         self.guidance.setRange(0.0, 10.0)
         self.guidance.setSingleStep(0.5)
-        self.guidance.setToolTip("How strongly the prompts steer the result (0 = ignore them)")
+        self.guidance.setToolTip(GUIDANCE_HELP)
         self.variations = QSpinBox()
         self.variations.setRange(1, 8)
         self.variations.setToolTip("How many alternatives to generate per press")
@@ -208,7 +220,8 @@ class PromptPanel(QWidget):
     def set_region_text(self, text: str) -> None:
         self.region.setText(text)
 
-    def set_busy(self, busy: bool) -> None:
+    def set_busy(self, busy: bool, steps: int | None = None) -> None:
+        self._steps = steps
         self.regenerate.setEnabled(not busy)
         self.cancel.setEnabled(busy)
         if busy:
@@ -218,7 +231,7 @@ class PromptPanel(QWidget):
     def set_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        self.progress.setFormat(f"Step {done}/{total}")
+        self.progress.setFormat(progress_text(done, total, self._steps))
 
     def set_idle(self, text: str) -> None:
         self.progress.setRange(0, 100)

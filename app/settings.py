@@ -83,16 +83,16 @@ class AppSettings:
         self.q.setValue("window/geometry", geometry)
         self.q.setValue("window/state", state)
 
-    # ---- prompt values
+    # ---- prompt values: only the preferences (PromptSettings.preferences), never one song's prompts
     def prompts(self) -> PromptSettings:
         raw = self.q.value("prompts/last", "")
         try:
-            return PromptSettings.from_dict(json.loads(raw)) if raw else PromptSettings()
-        except (TypeError, ValueError):
+            return (PromptSettings.from_dict(json.loads(raw)) if raw else PromptSettings()).preferences()
+        except (TypeError, ValueError, AttributeError):
             return PromptSettings()
 
     def save_prompts(self, prompts: PromptSettings) -> None:
-        self.q.setValue("prompts/last", json.dumps(prompts.to_dict()))
+        self.q.setValue("prompts/last", json.dumps(prompts.preferences().to_dict()))
 
     def last_folder(self) -> str:
         return str(self.q.value("lastFolder", "") or "")

@@ -35,6 +35,7 @@ SELECTION_EDGE = QColor(120, 180, 255, 220)
 PLAYHEAD = QColor("#ff5252")
 LOCK = QColor("#ffd166")
 NOTE_PICKED = QColor("#ffffff")
+GHOST = QColor(215, 218, 224, 120)  # the song under an auditioned variation
 
 
 def track_color(index: int) -> QColor:

@@ -10,6 +10,25 @@ import sys
 from pathlib import Path
 
 from engine.errors import StudioError
+from engine.guidance import GUIDANCE_DEFAULT, GUIDANCE_HELP
+
+
+def _read_with_grid(args: argparse.Namespace):  # noqa: ANN202 - Score
+    """Read ``args.midi`` and put its bar grid right: ``--meter``/``--downbeat`` when given, else a POP909
+    ``beat_midi.txt`` beside the file, else the file's own time signatures."""
+    from engine.analysis.meter import beats_beside, with_meter
+    from engine.midi_io import read_midi
+
+    score = read_midi(args.midi)
+    meter = getattr(args, "meter", None)
+    if meter:
+        try:
+            num, den = (int(x) for x in meter.split("/"))
+            first = int(round((float(getattr(args, "downbeat", 1.0) or 1.0) - 1) * score.ticks_per_beat))
+            return with_meter(score, num, den, first)
+        except ValueError as exc:
+            raise StudioError(f"--meter {meter}: {exc}" if "/" in meter else f"--meter {meter}: write it as 4/4") from None
+    return beats_beside(args.midi, score) or score
 
 
 def _warn(name: str, warnings: list[str]) -> None:
@@ -24,9 +43,7 @@ def _analyze(args: argparse.Namespace) -> int:
     from engine.analysis.grid import beat_grid
     from engine.analysis.melody import assign_categories, detect_melody_track
     from engine.analysis.tempo import representative_bpm, tempo_class
-    from engine.midi_io import read_midi
-
-    score = read_midi(args.midi)
+    score = _read_with_grid(args)
     grid = beat_grid(score)
     categories = assign_categories(score)
     melody = detect_melody_track(score)
@@ -74,12 +91,17 @@ def _resolve_tracks(score, text: str | None, categories: list[str]) -> tuple[int
             chosen.append(int(item) - 1)
             continue
         by_name = [i for i, t in enumerate(score.tracks) if t.name.lower() == item.lower()]
+        if len(by_name) > 1:  # two tracks share the name: regenerating both silently surprised users
+            matches = ", ".join(f"{i + 1}:{score.tracks[i].name}" for i in by_name)
+            raise StudioError(f"--tracks {item!r} names {len(by_name)} tracks ({matches}); give the number of the one you mean, e.g. --tracks {by_name[0] + 1}")
         if not by_name:
             try:
                 cat = parse_category(item)
             except ValueError:
                 cat = None
             by_name = [i for i, c in enumerate(categories) if c == cat]
+            if len(by_name) > 1:  # a category may mean several tracks on purpose; say which
+                print(f"--tracks {item}: tracks {', '.join(str(i + 1) for i in by_name)}", file=sys.stderr)
         if not by_name:
             names = ", ".join(f"{i + 1}:{t.name or categories[i].lower()}" for i, t in enumerate(score.tracks))
             raise StudioError(f"no track {item!r} in this song (tracks: {names})")
@@ -107,10 +129,10 @@ def _infill(args: argparse.Namespace) -> int:
     from engine.analysis.grid import beat_grid, extend_bars
     from engine.analysis.melody import assign_categories
     from engine.infill import Prompts, Selection, infill, load_default_model, load_model
-    from engine.midi_io import load_warnings, read_midi, write_midi
+    from engine.midi_io import load_warnings, write_midi
 
     src = Path(args.midi)
-    score = read_midi(src)
+    score = _read_with_grid(args)
     _warn(src.name, load_warnings(score))
     old_bars = beat_grid(score).n_bars
     if args.extend:
@@ -194,11 +216,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="tracks, categories, melody track, tempo class, bars, chords per bar")
     p.add_argument("midi", help="a .mid file")
     p.add_argument("--max-bars", type=int, default=64, help="print chords for at most this many bars (default 64)")
+    p.add_argument("--meter", help="time signature to use instead of the file's, e.g. 4/4 (a POP909 beat_midi.txt beside the file is used when present)")
+    p.add_argument("--downbeat", type=float, default=1.0, help="with --meter: the quarter-note beat (from 1) where bar 1 starts")
     p.set_defaults(func=_analyze)
 
     p = sub.add_parser("infill", help="regenerate bars x tracks of a song with the model; one file per variation")
     p.add_argument("midi")
     p.add_argument("--bars", help="bar range counted from 1, both ends included, e.g. 9-12 (default: whole song)")
+    p.add_argument("--meter", help="time signature to use instead of the file's, e.g. 4/4 (a POP909 beat_midi.txt beside the file is used when present)")
+    p.add_argument("--downbeat", type=float, default=1.0, help="with --meter: the quarter-note beat (from 1) where bar 1 starts")
     p.add_argument("--tracks", help="tracks to regenerate: numbers, names or categories, comma-separated (default: all)")
     p.add_argument("--instruments", help="instrument categories wanted in the region; ones the song lacks are added as new tracks")
     p.add_argument("--add", help="instrument categories to add as new tracks in the region, e.g. strings,drums; without "
@@ -211,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--attributes", choices=["all", "pitch", "rhythm"], default="all", help="what to regenerate (default all)")
     p.add_argument("--variations", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--guidance", type=float, default=1.5, help="classifier-free guidance scale (1 = off)")
+    p.add_argument("--guidance", type=float, default=GUIDANCE_DEFAULT, help=GUIDANCE_HELP)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--density", type=float, default=1.0, help="x the number of note slots estimated from the context")

@@ -266,7 +266,7 @@ def test_export_never_overwrites_without_asking(make_window, song: Path, boxes: 
     window.doc.select_tracks([0])
     window.delete_selection()
     suggested: list[Path] = []
-    monkeypatch.setattr(window, "_ask_save_path", lambda title, path, flt: suggested.append(path) or song)
+    monkeypatch.setattr(window.files, "ask_save_path", lambda title, path, flt: suggested.append(path) or song)
     boxes.answer = QMessageBox.StandardButton.No
     assert not window.export_midi()
     assert suggested[0].name == "song-edited.mid"  # the dialog proposes a new name
@@ -321,6 +321,7 @@ def test_mouse_editing_with_undo(make_window, song: Path, qtbot) -> None:  # noq
     assert window.doc.selected_notes == {(0, melody.start, melody.pitch)}
     window.toggle_lock()
     assert (0, melody.start, melody.pitch) in window.doc.locked
+    window.act_tool_pencil.trigger()  # moving notes by dragging is the pencil's job (the select tool selects)
     qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(x, y))
     qtbot.mouseMove(canvas, QPoint(x + int(480 * canvas.px_per_tick) + 1, y - int(2 * row_h)))
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(x + int(480 * canvas.px_per_tick) + 1, y - int(2 * row_h)))
@@ -453,7 +454,7 @@ def test_space_plays_the_region_on_loop_and_moves_the_playhead(make_window, song
     assert audio.calls[-1] == ("play", 2 * 1920, frozenset({1}), (2 * 1920, 4 * 1920))
     qtbot.waitUntil(lambda: window.doc.playhead > 2 * 1920, timeout=2000)
     qtbot.keyClick(window.canvas, Qt.Key.Key_Space)
-    assert audio.calls[-1] == ("stop",) and not window._play_timer.isActive()
+    assert audio.calls[-1] == ("stop",) and not window.playback.timer.isActive()
 
 
 def test_play_disabled_with_reason_when_no_audio(make_window) -> None:  # noqa: ANN001

@@ -160,3 +160,53 @@ def test_add_chords_extend_errors_are_one_line(song, tiny_model, tmp_path, capsy
     assert main(["infill", str(song), "--model", str(tiny_model), "-o", str(tmp_path / "x.mid"), *args]) == 1
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_track_name_shared_by_two_tracks_is_refused_with_the_matches(tmp_path, capsys):
+    """Issue 18, item 14: --tracks "MIDI 02" matched two tracks and silently regenerated both."""
+    from dataclasses import replace
+
+    score = pop_band(4)
+    score = replace(score, tracks=[replace(t, name="MIDI 02") if i in (1, 4) else t for i, t in enumerate(score.tracks)])
+    src = write(score, tmp_path, "dup.mid")
+    assert main(["infill", str(src), "--model", str(tmp_path / "none"), "--tracks", "MIDI 02", "-o", str(tmp_path / "o.mid")]) == 1
+    err = capsys.readouterr().err
+    assert "names 2 tracks (2:MIDI 02, 5:MIDI 02)" in err and "--tracks 2" in err and err.count("\n") == 1
+
+
+def test_meter_and_a_pop909_beat_map_put_the_bar_grid_right(tmp_path, capsys):
+    """Issue 18, item 16: a file declaring 2/4 for a 4/4 song (C G Am F, one chord a bar) numbers its bars
+    twice as fast until its grid is put right, by --meter or by a POP909 beat map beside it."""
+    import re
+    from dataclasses import replace
+
+    from engine.score import TimeSignature
+
+    def analyze(*extra):
+        assert main(["analyze", str(src), *extra]) == 0
+        out = capsys.readouterr().out
+        return out, int(re.search(r"(\d+) bars", out).group(1))
+
+    score = replace(pop_band(8), time_signatures=[TimeSignature(0, 2, 4)])
+    folder = tmp_path / "001"
+    folder.mkdir()
+    src = write(score, folder, "001.mid")
+    out, bars = analyze()
+    assert bars == 16 and "bar   3: G" in out  # the wrong declared meter: bar 3 is the second chord
+    out, bars = analyze("--meter", "4/4")
+    assert bars in (8, 9) and "bar   3: Am" in out  # (a beat map's grid runs one beat past the last note)
+    from engine.analysis.grid import beat_grid
+    from engine.analysis.meter import with_meter
+
+    analyze("--meter", "4/4", "--downbeat", "2")
+    pickup = beat_grid(with_meter(score, 4, 4, first_downbeat=480))
+    assert pickup.bar_starts[:3].tolist() == [0, 8, 40]  # one beat of pickup, then 4/4 bars (in 32nds)
+    waltz = beat_grid(with_meter(score, 3, 4))
+    assert waltz.bar_starts[:3].tolist() == [0, 24, 48]
+    # A POP909 beat map beside the file: seconds, beat number, downbeat flag (100 BPM: 0.6 s a beat).
+    rows = [f"{0.6 * i:.3f} {i % 4 + 1} {1.0 if i % 4 == 0 else 0.0}" for i in range(33)]
+    (folder / "beat_midi.txt").write_text("\n".join(rows))
+    out, bars = analyze()
+    assert bars in (8, 9) and "bar   3: Am" in out
+    assert main(["analyze", str(src), "--meter", "5"]) == 1
+    assert "4/4" in capsys.readouterr().err
