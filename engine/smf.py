@@ -27,6 +27,10 @@ META = 0xFF
 SYSEX = 0xF0
 ESCAPE = 0xF7
 END_OF_TRACK = 0x2F
+# System common and real-time messages have no place in a file, but real files hold them (a sequencer's
+# 0xFC "stop" recorded into a track): they are kept as raw events with their data bytes, as mido reads
+# them, instead of ending the track there. Data bytes per status (undefined ones take none).
+SYSTEM_DATA_BYTES = {0xF1: 1, 0xF2: 2, 0xF3: 1}
 
 # Data bytes after a channel status, by its high nibble 0x8-0xE (note off, note on, key pressure,
 # control change, program change, channel pressure, pitch bend).
@@ -41,8 +45,9 @@ class SmfError(ValueError):
 class OtherEvent:
     """A meta or SysEx event, kept as raw bytes so that even one nobody can decode is written back.
 
-    ``kind`` is 0xFF (meta), 0xF0 (SysEx) or 0xF7 (escape/SysEx continuation); ``meta_type`` is the meta
-    event's type byte (0x51 tempo, 0x58 time signature, 0x05 lyric, ...) and 0 for SysEx.
+    ``kind`` is 0xFF (meta), 0xF0 (SysEx), 0xF7 (escape/SysEx continuation) or a system common/real-time
+    status 0xF1-0xFE (kept from files that hold one); ``meta_type`` is the meta event's type byte (0x51
+    tempo, 0x58 time signature, 0x05 lyric, ...) and 0 otherwise.
     """
 
     tick: int
@@ -131,10 +136,10 @@ def parse_track(data: bytes) -> TrackEvents:
                     length, i = _read_vlq(data, i + 1)
                     if i + length > n:
                         raise IndexError("meta event runs past the end of the track")
-                    if mtype == END_OF_TRACK:
+                    if mtype == END_OF_TRACK:  # events after it (mido reads them too) are kept as well
                         end_tick = tick
                         i += length
-                        break
+                        continue
                     others.append(OtherEvent(tick, seq, META, mtype, bytes(data[i : i + length])))
                 elif c in (SYSEX, ESCAPE):
                     length, i = _read_vlq(data, i)
@@ -142,8 +147,12 @@ def parse_track(data: bytes) -> TrackEvents:
                         raise IndexError("SysEx event runs past the end of the track")
                     others.append(OtherEvent(tick, seq, c, 0, bytes(data[i : i + length])))
                 else:
-                    problem = f"a system message (0x{c:02X}) at tick {tick}, which a MIDI file cannot hold"
-                    break
+                    length = SYSTEM_DATA_BYTES.get(c, 0)
+                    if i + length > n or any(b > 0x7F for b in data[i : i + length]):
+                        raise IndexError("a system message without its data")
+                    others.append(OtherEvent(tick, seq, c, 0, bytes(data[i : i + length])))
+                    if c < 0xF8:
+                        status = 0  # system common cancels running status; real-time does not
                 i += length
                 seq += 1
                 continue
@@ -170,10 +179,12 @@ def parse_track(data: bytes) -> TrackEvents:
             seq += 1
     except IndexError:
         problem = "the track ends in the middle of an event"
+    last = max(ticks[-1] if ticks else 0, others[-1].tick if others else 0)
     if end_tick is None:
         if not problem:
             problem = "no end-of-track event"
-        end_tick = max(ticks[-1] if ticks else 0, others[-1].tick if others else 0)
+        end_tick = last
+    end_tick = max(end_tick, last)
     return TrackEvents(
         np.asarray(ticks, dtype=np.int64),
         np.asarray(seqs, dtype=np.int64),
@@ -250,7 +261,9 @@ def encode_other(event: OtherEvent) -> bytes:
     """The bytes of a meta or SysEx event after its delta time."""
     if event.kind == META:
         return bytes((META, event.meta_type)) + write_vlq(len(event.data)) + event.data
-    return bytes((event.kind,)) + write_vlq(len(event.data)) + event.data
+    if event.kind in (SYSEX, ESCAPE):
+        return bytes((event.kind,)) + write_vlq(len(event.data)) + event.data
+    return bytes((event.kind,)) + event.data  # a system common or real-time message
 
 
 def serialise_events(events: list[tuple[int, bytes]], end_tick: int) -> bytes:

@@ -316,3 +316,20 @@ def test_a_version_1_project_still_opens_and_a_damaged_document_is_named() -> No
     doc["document_midi"] = base64.b64encode(b"MThd\x00\x00\x00\x06\x00").decode()
     with pytest.raises(ValueError, match="new.pdsproj: "):
         ProjectState.from_json(json.dumps(doc).encode(), "new.pdsproj")
+
+
+def test_events_after_end_of_track_and_system_messages_are_kept() -> None:
+    """Real files hold a pedal release after a track's end-of-track event, or a sequencer's 0xFC "stop"
+    recorded into a track: mido reads both and so must we, and an edit elsewhere keeps them."""
+    from engine import smf
+
+    body = bytes([0x00, 0xC0, 0x00, 0x00, 0x90, 60, 90, 0x83, 0x60, 0x80, 60, 0, 0x00, 0xFC,  # a 'stop' byte
+                  0x00, 0x90, 62, 90, 0x83, 0x60, 0x80, 62, 0, 0x00, 0xFF, 0x2F, 0x00,
+                  0x00, 0xB0, 64, 0])  # a pedal release after the end of track
+    data = smf.header_bytes(0, 1, 480) + smf.chunk_bytes(b"MTrk", body)
+    score = read_midi(data)
+    assert [n.pitch for n in score.tracks[0].notes] == [60, 62] and not load_warnings(score)
+    assert score_to_midi_bytes(score) == data
+    edited = add_note(score, 0, Note(1920, 2400, 64, 80))
+    cmp = compare_outside(data, score_to_midi_bytes(edited))
+    assert cmp.notes_added == 1 and not cmp.events_lost and not cmp.notes_lost, cmp.summary()
