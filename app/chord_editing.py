@@ -59,8 +59,10 @@ class ChordPicker(QComboBox):
         completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.setCompleter(completer)
         self.setToolTip("Type a chord (C, F#m7, Bbmaj7, Gsus4, N.C.) and press Enter, or pick one; Esc cancels")
+        # Return in the line edit commits; the combo also reports it as ``activated`` (Qt's editable combo
+        # does), so commits only count while the editor is open: one edit, one undo step.
         self.lineEdit().returnPressed.connect(self._on_return)
-        self.activated.connect(lambda i: self._commit(self.itemText(i)))
+        self.activated.connect(lambda i: self._commit_text(self.itemText(i)))
         self.lineEdit().installEventFilter(self)
         self.hide()
 
@@ -77,8 +79,17 @@ class ChordPicker(QComboBox):
             self.lineEdit().selectAll()
 
     def _on_return(self) -> None:
+        self._commit_text(self.lineEdit().text())
+
+    def _commit_text(self, text: str) -> None:
         if self.isVisible():
-            self._commit(self.lineEdit().text())
+            self._commit(text)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()  # handled by returnPressed; never passed on to the roll (it would reopen the editor)
+            return
+        super().keyPressEvent(event)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape:
