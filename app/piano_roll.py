@@ -522,10 +522,10 @@ class PianoRollCanvas(QWidget):
             t0, t1 = region_ticks(self.doc.grid, sel)
             p.fillRect(QRectF(self.x_of(t0), RULER_H - 4, self.x_of(t1) - self.x_of(t0), 4), theme.SELECTION_EDGE)
         chords, source = self.doc.chords_of(self.doc.displayed_score())
-        self._paint_chord_marks(p, sel)
         if not chords:
             p.setPen(theme.TEXT_DIM)
             p.drawText(QRect(6, RULER_H, w - 12, CHORD_H), Qt.AlignmentFlag.AlignVCenter, f"Chords: {source}")
+            self._paint_chord_marks(p, sel)
             return
         t0, t1 = self.visible_ticks()
         metrics = p.fontMetrics()
@@ -537,7 +537,8 @@ class PianoRollCanvas(QWidget):
                 continue
             x0, x1 = self.x_of(chord.start), self.x_of(chord.end)
             rect = QRectF(x0 + 1, RULER_H + 2, max(x1 - x0 - 2, 1), CHORD_H - 4)
-            p.fillRect(rect, QColor("#343a44"))
+            if chord.root is not None:  # a no-chord span stays the lane's own colour
+                p.fillRect(rect, QColor("#343a44"))
             same = previous is not None and (previous.root, previous.quality) == (chord.root, chord.quality)
             previous = chord
             if same:  # a repeated chord is not labelled again
@@ -546,16 +547,22 @@ class PianoRollCanvas(QWidget):
             # Full name, else shorthand (E°, CΔ), else the root, else nothing: never a clipped "Ed".
             text = chord_text(chord, lambda t, room=room: metrics.horizontalAdvance(t) <= room)
             if text is not None:
+                p.setPen(theme.TEXT if chord.root is not None else theme.TEXT_DIM)
                 p.drawText(rect.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, text)
                 self.last_chord_labels.append((text, room))
+        self._paint_chord_marks(p, sel)
 
     def _paint_chord_marks(self, p: QPainter, sel: RegionSelection | None) -> None:
         """The picked chord cells (filled) and a region that includes the chord lane (outlined)."""
         span = self.doc.chord_span
         if span is not None:
             fill = QColor(theme.SELECTION_EDGE)
-            fill.setAlpha(90)
-            p.fillRect(QRectF(self.chord_rect(span)).adjusted(0, 1, 0, -1), fill)
+            fill.setAlpha(70)
+            rect = QRectF(self.chord_rect(span)).adjusted(0.5, 1.5, -0.5, -1.5)
+            p.fillRect(rect, fill)
+            p.setPen(QPen(theme.SELECTION_EDGE, 1.5))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(rect)
         if sel is not None and sel.chords:
             t0, t1 = region_ticks(self.doc.grid, sel)
             p.setPen(QPen(theme.SELECTION_EDGE, 1.5, Qt.PenStyle.DashLine))

@@ -137,6 +137,8 @@ def test_type_a_chord_in_the_lane_with_undo_and_redo(make_window, song: Path, qt
     window.open_file(song)
     canvas, doc = window.canvas, window.doc
     window.chords.set_resolution("bar")
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)  # window shortcuts (B = Pencil) need an active window
     shown, source = doc.chords
     assert source == "detected" and doc.score.chords == []
     qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=QPoint(chord_x(canvas, 2 * BAR + 300), CHORD_Y))
@@ -167,6 +169,15 @@ def test_type_a_chord_in_the_lane_with_undo_and_redo(make_window, song: Path, qt
     assert window.undo_stack.count() == 1
     qtbot.keyClick(picker.lineEdit(), Qt.Key.Key_Escape)
     assert not picker.isVisible() and not boxes.shown
+    # B is the Pencil tool's key, but with chord cells picked it starts a chord (Bb, Bm7 ...)
+    qtbot.keyClick(canvas, Qt.Key.Key_B)
+    assert picker.isVisible() and picker.lineEdit().text() == "B" and canvas.tool == "select"
+    qtbot.keyClicks(picker.lineEdit(), "b")
+    qtbot.keyClick(picker.lineEdit(), Qt.Key.Key_Return)
+    assert at(doc.score.chords, 2 * BAR) == (10, "") and window.undo_stack.count() == 2
+    window.escape()  # no cells picked: B is the Pencil again
+    qtbot.keyClick(canvas, Qt.Key.Key_B)
+    assert canvas.tool == "pencil" and not picker.isVisible()
 
 
 def test_drag_beats_choose_from_the_menu_copy_paste_delete(make_window, song: Path, qtbot) -> None:  # noqa: ANN001
