@@ -551,14 +551,16 @@ class Document:
         return self.chords_of(self.score)
 
     def chords_of(self, score: Score) -> tuple[list[ChordLabel], str]:
-        """``chords_for(score)``, cached by identity (the song and each variation: an auditioned take that
-        rewrote its chords shows them)."""
+        """``chords_for(score)``, cached by identity. An auditioned take that rewrote its chords shows them;
+        one with the song's chords shows the song's lane (not chords detected again from its notes, which
+        would differ in the region and cost a detection per take on a big song)."""
         hit = self._chord_cache.get(id(score))
         if hit is None or hit[0] is not score:
             if len(self._chord_cache) > 16:
                 live = {id(s) for s in (self.score, *self.variations)}
                 self._chord_cache = {k: v for k, v in self._chord_cache.items() if k in live}
-            hit = (score, chords_for(score))
+            same = score is not self.score and score.chords == self.score.chords
+            hit = (score, self.chords if same else chords_for(score))
             self._chord_cache[id(score)] = hit
         return hit[1]
 
@@ -602,6 +604,11 @@ class Document:
 
     # ---- selection
     def set_selection(self, selection: RegionSelection | None) -> None:
+        """Choose the region to regenerate. A new region drops picked chord cells: Delete and Ctrl+C act on
+        what was chosen last."""
+        if selection is not None and self.chord_span is not None:
+            self.chord_span = None
+            self.changed.emit("selection")
         if selection != self.selection:
             self.selection = selection
             self.changed.emit("selection")

@@ -215,6 +215,11 @@ def test_drag_beats_choose_from_the_menu_copy_paste_delete(make_window, song: Pa
     # Esc drops the picked cells; Delete then deletes notes again
     window.escape()
     assert doc.chord_span is None
+    doc.set_chord_span((0, BAR))
+    window.edits.track_clicked(2, Qt.KeyboardModifier.NoModifier)  # choosing a track drops the picked cells
+    assert doc.chord_span is None
+    window.act_delete.trigger()
+    assert doc.score.tracks[2].notes == [] and at(doc.score.chords, 10) is not None
 
 
 def test_detect_chords_refills_the_picked_cells_from_the_notes(make_window, song: Path, qtbot) -> None:  # noqa: ANN001
@@ -458,3 +463,28 @@ def test_regenerate_accept_export_keeps_every_event_outside_the_region(kind: str
     again = tmp_path / "again.mid"
     assert window.export_midi(again)
     assert again.read_bytes() == written
+
+
+def test_a_chord_edit_adds_chord_markers_and_nothing_else(make_window, tmp_path: Path) -> None:  # noqa: ANN001
+    """The karaoke kind has a "Verse" marker, lyrics and text: a chord edit adds "Chord: ..." markers only."""
+    data = kinds.karaoke()
+    path = tmp_path / "karaoke.mid"
+    path.write_bytes(data)
+    window = make_window()
+    assert window.open_file(path)
+    window.doc.set_chord_span((BAR, 2 * BAR))
+    assert window.chords.type_chord("Em")
+    first = tmp_path / "first.mid"
+    assert window.export_midi(first)
+    cmp = compare_outside(data, first.read_bytes())
+    assert not cmp.events_lost and not cmp.notes_lost and not cmp.notes_added and not cmp.program_changed
+    assert cmp.events_added and all("Chord: " in e for e in cmp.events_added)
+    # re-open the exported file, change one chord: its markers are replaced, not added to
+    assert window.open_file(first) and window.doc.chords[1] == "annotated"
+    window.doc.set_chord_span((BAR, 2 * BAR))
+    assert window.chords.type_chord("E7")
+    second = tmp_path / "second.mid"
+    assert window.export_midi(second)
+    markers = [m.text for t in mido.MidiFile(second).tracks for m in t if m.type == "marker"]
+    assert "Verse" in markers and "Chord: E7" in markers and "Chord: Em" not in markers
+    assert real(read_midi(second).chords) == real(window.doc.score.chords)
