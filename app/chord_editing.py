@@ -66,9 +66,12 @@ class ChordPicker(QComboBox):
         self.lineEdit().installEventFilter(self)
         self.hide()
 
+    def place(self, rect) -> None:  # noqa: ANN001 - QRect in the parent's coordinates
+        """Sit over ``rect`` (the picked cells), at least wide enough for 'F#m7b5'."""
+        self.setGeometry(rect.x(), rect.y() - 2, max(rect.width(), 96), max(rect.height() + 4, 24))
+
     def open_at(self, rect, text: str) -> None:  # noqa: ANN001 - QRect in the parent's coordinates
-        width = max(rect.width(), 96)
-        self.setGeometry(rect.x(), rect.y() - 2, width, max(rect.height() + 4, 24))
+        self.place(rect)
         self.lineEdit().setText(text)
         self.show()
         self.raise_()
@@ -128,6 +131,12 @@ class ChordController(QObject):
         self.set_resolution(window.settings.chord_resolution(), remember=False)
         self.canvas.chordEditRequested.connect(self.open_editor)
         self.canvas.chordMenuRequested.connect(self.show_menu)
+        self.canvas.viewChanged.connect(self._follow_view)
+
+    def _follow_view(self) -> None:
+        """Keep the open editor over its cells while the roll scrolls or zooms."""
+        if self.picker.isVisible() and self.doc.chord_span is not None:
+            self.picker.place(self.canvas.chord_rect(self.doc.chord_span))
 
     def _status(self, text: str, ms: int = 5000) -> None:
         self.window.statusBar().showMessage(text, ms)
