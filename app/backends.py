@@ -65,6 +65,11 @@ class EngineBackend:
             ) from exc
         return infill_module
 
+    @property
+    def writes_chords(self) -> bool | None:
+        """Whether the loaded model can write a region's chords (None until it is loaded)."""
+        return None if self._model is None else bool(getattr(self._model, "writes_chords", False))
+
     def load(self) -> None:
         with self._lock:
             if self._model is not None:
@@ -87,6 +92,7 @@ class EngineBackend:
             attributes=request.prompts.attributes,
             new_tracks=tuple(request.prompts.new_tracks),
             locked_notes=frozenset(request.locked),
+            chords=sel.chords,  # the region includes the chord lane: the model rewrites its chords too
         )
         prompts = prompts_cls(tempo_class=request.prompts.tempo_class, instruments=request.instruments)
         p = request.prompts

@@ -61,6 +61,7 @@ class RegionSelection:
     start_bar: int
     end_bar: int  # exclusive
     tracks: tuple[int, ...] | None = None
+    chords: bool = False  # the region reaches into the chord lane: the model rewrites its chords too
 
     def __post_init__(self) -> None:
         if self.end_bar <= self.start_bar:
@@ -76,7 +77,7 @@ class RegionSelection:
         else:
             names = [track_names[i] if i < len(track_names) else f"track {i + 1}" for i in self.tracks]
             who = ", ".join(names) if len(names) <= 3 else f"{len(names)} tracks"
-        return f"{bars}, {who}"
+        return f"{bars}, {who}" + (" + chords" if self.chords else "")
 
 
 @dataclass
@@ -455,7 +456,8 @@ class ProjectState:
             if doc.get("document_midi"):
                 score = _attach_document(score, base64.b64decode(doc["document_midi"], validate=True), name)
             sel = doc.get("selection")
-            selection = None if not sel else RegionSelection(int(sel["start_bar"]), int(sel["end_bar"]), None if sel.get("tracks") is None else tuple(sel["tracks"]))
+            selection = None if not sel else RegionSelection(
+                int(sel["start_bar"]), int(sel["end_bar"]), None if sel.get("tracks") is None else tuple(sel["tracks"]), bool(sel.get("chords", False)))
             locked = frozenset((int(a), int(b), int(c)) for a, b, c in doc.get("locked_notes", []))
         except (KeyError, TypeError, ValueError, IndexError, binascii.Error) as exc:
             if str(exc).startswith(f"{name}: "):
@@ -469,7 +471,9 @@ class ProjectState:
 
 class Document:
     """The open song and its editing context. Emits ``changed(kind)`` with kind in
-    {"score", "selection", "notes", "variations", "preview", "prompts", "mix", "playhead", "path"}."""
+    {"score", "selection", "notes", "variations", "preview", "prompts", "mix", "playhead", "path", "warnings"}.
+
+    ``selection`` also fires when the chord lane's selected span (``chord_span``) changes."""
 
     def __init__(self, score: Score | None = None, path: Path | None = None) -> None:
         self.changed = Event()
@@ -479,6 +483,7 @@ class Document:
         self.title: str = path.name if path else "Untitled"
         self.dirty: bool = False
         self.selection: RegionSelection | None = None
+        self.chord_span: tuple[int, int] | None = None  # ticks of the chord-lane cells picked for editing
         self.selected_notes: set[NoteKey] = set()
         self.locked: frozenset[NoteKey] = frozenset()
         self.prompts = PromptSettings()
@@ -490,8 +495,10 @@ class Document:
         self.soloed: set[int] = set()
         self.playhead: int = 0
         self.song_serial = 0  # +1 on every load: work started for one song never lands on another
+        # What reading (or the last export) could not keep, shown in the song strip: (what, warnings).
+        self.file_warnings: tuple[str, list[str]] = ("", [])
         self._grid_cache: tuple[Score, BeatGrid] | None = None
-        self._chord_cache: tuple[Score, tuple[list[ChordLabel], str]] | None = None
+        self._chord_cache: dict[int, tuple[Score, tuple[list[ChordLabel], str]]] = {}
         self._arrays: dict[int, tuple[Track, TrackArrays]] = {}
 
     # ---- state swaps (the undo commands call these)
@@ -501,6 +508,8 @@ class Document:
         self.title = title or (path.name if path else "Untitled")
         self.project_path = path if path is not None and path.suffix == PROJECT_SUFFIX else None
         self.selection, self.selected_notes, self.locked = None, set(), frozenset()
+        self.chord_span = None
+        self.file_warnings = ("", [])
         self.variations, self.variation_base, self.variation_seeds, self.preview_index = [], None, [], None
         self.muted, self.soloed, self.playhead = set(), set(), 0
         self.song_serial += 1
@@ -508,6 +517,7 @@ class Document:
         self.dirty = False
         self.changed.emit("score")
         self.changed.emit("path")
+        self.changed.emit("warnings")
 
     def set_state(self, score: Score, locked: frozenset[NoteKey]) -> None:
         """Swap the song and its locks (an edit, or its undo). Drops note picks that no longer exist."""
@@ -537,9 +547,22 @@ class Document:
 
     @property
     def chords(self) -> tuple[list[ChordLabel], str]:
-        if self._chord_cache is None or self._chord_cache[0] is not self.score:
-            self._chord_cache = (self.score, chords_for(self.score))
-        return self._chord_cache[1]
+        """The song's chord lane: (labels, where they came from), see ``chords_for``."""
+        return self.chords_of(self.score)
+
+    def chords_of(self, score: Score) -> tuple[list[ChordLabel], str]:
+        """``chords_for(score)``, cached by identity. An auditioned take that rewrote its chords shows them;
+        one with the song's chords shows the song's lane (not chords detected again from its notes, which
+        would differ in the region and cost a detection per take on a big song)."""
+        hit = self._chord_cache.get(id(score))
+        if hit is None or hit[0] is not score:
+            if len(self._chord_cache) > 16:
+                live = {id(s) for s in (self.score, *self.variations)}
+                self._chord_cache = {k: v for k, v in self._chord_cache.items() if k in live}
+            same = score is not self.score and score.chords == self.score.chords
+            hit = (score, self.chords if same else chords_for(score))
+            self._chord_cache[id(score)] = hit
+        return hit[1]
 
     def displayed_score(self) -> Score:
         """What the piano roll and the player show: the previewed variation, else the song."""
@@ -581,6 +604,11 @@ class Document:
 
     # ---- selection
     def set_selection(self, selection: RegionSelection | None) -> None:
+        """Choose the region to regenerate. A new region drops picked chord cells: Delete and Ctrl+C act on
+        what was chosen last."""
+        if selection is not None and self.chord_span is not None:
+            self.chord_span = None
+            self.changed.emit("selection")
         if selection != self.selection:
             self.selection = selection
             self.changed.emit("selection")
@@ -589,6 +617,21 @@ class Document:
         """Select whole tracks: every bar of the song on those tracks."""
         chosen = tuple(sorted(set(tracks)))
         self.set_selection(RegionSelection(0, self.n_bars(), chosen) if chosen else None)
+
+    def set_chord_span(self, span: tuple[int, int] | None) -> None:
+        """Pick chord-lane cells (ticks [start, end)) for editing; picking chords drops note picks."""
+        if span is not None and span[1] <= span[0]:
+            span = None
+        if span != self.chord_span:
+            self.chord_span = span
+            if span is not None:
+                self.selected_notes = set()
+            self.changed.emit("selection")
+
+    def set_file_warnings(self, what: str, warnings: list[str]) -> None:
+        """What reading or writing the song's file could not do as asked (``what``: "Reading song.mid")."""
+        self.file_warnings = (what, list(warnings))
+        self.changed.emit("warnings")
 
     def set_selected_notes(self, keys: set[NoteKey]) -> None:
         self.selected_notes = set(keys)

@@ -16,6 +16,7 @@ from app.document import (
     NoteKey,
     add_note,
     add_track,
+    bar_tick,
     delete_notes,
     move_notes,
     remap_keys_after_track_removal,
@@ -62,7 +63,11 @@ class EditController(QObject):
 
     # ---------------------------------------------------------------------------- notes
     def delete_selection(self) -> None:
+        """Delete the picked notes, else the region's notes; with chord cells picked, their chords (N.C.)."""
         if not self.guard_preview():
+            return
+        if self.doc.chord_span is not None:
+            self.window.chords.delete()
             return
         keys = set(self.doc.selected_notes) or self.doc.notes_in_selection()
         if not keys:
@@ -148,6 +153,36 @@ class EditController(QObject):
         self.push(f"Set tempo {bpm:g} BPM", replace(self.doc.score, tempos=[TempoChange(0, float(bpm))]))
         return True
 
+    def add_bars(self, n: int) -> bool:
+        """Add ``n`` empty bars at the end of the song (undoable) and select them, so an outro or a
+        continuation can be generated there (``engine.analysis.grid.extend_bars``)."""
+        from app.document import RegionSelection
+        from engine.analysis.grid import extend_bars
+
+        if not self.guard_preview():
+            return False
+        try:
+            score = extend_bars(self.doc.score, n)
+        except ValueError as exc:
+            self.window.show_error("Add bars", str(exc))
+            return False
+        first = self.doc.n_bars()
+        self.push(f"Add {n} bar{'s' * (n != 1)}", score)
+        last = self.doc.n_bars()
+        if last > first:
+            self.doc.set_chord_span(None)
+            self.doc.set_selection(RegionSelection(first, last, None))
+            self.window.canvas.ensure_tick_visible(bar_tick(self.doc.grid, first))
+        self._status(f"Added {n} empty bar{'s' * (n != 1)} ({first + 1}–{last}), selected: choose instruments and Regenerate to fill them.", 8000)
+        return True
+
+    def add_bars_dialog(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        n, ok = QInputDialog.getInt(self.window, "Add Bars", "Empty bars to add at the end of the song:", 4, 1, 512, 1)
+        if ok:
+            self.add_bars(n)
+
     def set_tempo_dialog(self) -> None:
         from PySide6.QtWidgets import QInputDialog
 
@@ -184,5 +219,6 @@ class EditController(QObject):
         elif self.doc.preview_index is not None:
             self.doc.set_preview(None)
         else:
+            self.doc.set_chord_span(None)
             self.doc.set_selected_notes(set())
             self.doc.set_selection(None)

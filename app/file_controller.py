@@ -19,7 +19,7 @@ from app.document import PROJECT_SUFFIX, ProjectState, default_export_name
 from engine.analysis.tempo import score_tempo_class
 from engine.errors import StudioError
 from engine.files import atomic_write_bytes
-from engine.midi_io import write_midi
+from engine.midi_io import load_warnings, write_midi
 from engine.score import Score
 
 if TYPE_CHECKING:
@@ -90,7 +90,10 @@ class FileController(QObject):
         if remember:
             self.settings.add_recent_file(path)
             self.remember_folder(path)
-        self._status(f"Opened {path.name}: {len(score.tracks)} tracks, {score.n_notes:,} notes")
+        warnings = load_warnings(self.doc.score)
+        self.doc.set_file_warnings(f"Reading {path.name}", warnings)
+        more = f" · {len(warnings)} warning{'s' * (len(warnings) != 1)}: {warnings[0]} (details: the ⚠ line above the roll)" if warnings else ""
+        self._status(f"Opened {path.name}: {len(score.tracks)} tracks, {score.n_notes:,} notes{more}", 10000 if warnings else 5000)
         return True
 
     @staticmethod
@@ -165,7 +168,7 @@ class FileController(QObject):
             self._status("Export cancelled; nothing was written.")
             return False
         try:
-            write_midi(self.doc.score, path)
+            warnings = write_midi(self.doc.score, path)
         except StudioError as exc:
             w.show_error("Export failed", str(exc))
             return False
@@ -175,7 +178,12 @@ class FileController(QObject):
         w.undo_stack.setClean()
         self.settings.add_recent_file(path)
         self.remember_folder(path)
-        self._status(f"Exported {path.name}")
+        if warnings:
+            self.doc.set_file_warnings(f"Writing {path.name}", warnings)
+            n = len(warnings)
+            self._status(f"Exported {path.name} with {n} warning{'s' * (n != 1)}: {warnings[0]} (details: the ⚠ line above the roll)", 10000)
+        else:
+            self._status(f"Exported {path.name}")
         return True
 
     def save_project(self) -> bool:

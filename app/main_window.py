@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from app.audio import AudioAdapter
 from app.backends import EngineBackend, InfillBackend
+from app.chord_editing import ChordController
 from app.document import PROJECT_SUFFIX, Document, ProjectState
 from app.editing import EditController
 from app.file_controller import MIDI_SUFFIXES, OPENABLE, FileController
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow):
         self.regen = RegenerationController(self)
         self.playback = PlaybackController(self)
         self.edits = EditController(self)
+        self.chords = ChordController(self)
         build_actions(self)
         build_menus_and_toolbar(self)
         self._connect_views()
@@ -250,6 +252,16 @@ class MainWindow(QMainWindow):
         self.variations_panel.acceptRequested.connect(self.regen.accept_variation)
         self.song_info.meterRequested.connect(self.edits.set_meter_dialog)
         self.song_info.tempoRequested.connect(self.edits.set_tempo_dialog)
+        self.song_info.warningsRequested.connect(self.show_file_warnings)
+        self.prompt_panel.chordsToggled.connect(self._set_region_chords)
+
+    def _set_region_chords(self, on: bool) -> None:
+        """The Regenerate panel's "Chords too": the region includes the chord lane (or no longer does)."""
+        from dataclasses import replace
+
+        sel = self.doc.selection
+        if sel is not None and sel.chords != on:
+            self.doc.set_selection(replace(sel, chords=on))
 
     def _sync_tool_actions(self, tool: str) -> None:
         (self.act_tool_pencil if tool == "pencil" else self.act_tool_select).setChecked(True)
@@ -277,6 +289,25 @@ class MainWindow(QMainWindow):
             print(f"{title}: {message}", file=sys.stderr)
             return
         QMessageBox.critical(self, title, message)
+
+    def show_file_warnings(self) -> None:
+        """The list behind the song strip's warning line, in a window that stays open beside the song."""
+        from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPlainTextEdit
+
+        what, warnings = self.doc.file_warnings
+        dialog = QDialog(self)
+        dialog.setWindowTitle(f"{what}: {len(warnings)} warning{'s' * (len(warnings) != 1)}")
+        text = QPlainTextEdit("\n".join(f"• {w}" for w in warnings) or "No warnings.")
+        text.setReadOnly(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dialog.close)
+        col = QVBoxLayout(dialog)
+        col.addWidget(text)
+        col.addWidget(buttons)
+        dialog.resize(560, 320)
+        self.warnings_dialog = dialog
+        if self.interactive:
+            dialog.show()
 
     def ask(self, title: str, text: str, default_yes: bool = False) -> bool:
         buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
@@ -359,6 +390,8 @@ class MainWindow(QMainWindow):
             self.tracks_panel.refresh()
         elif kind == "playhead":
             self.canvas.update()
+        elif kind == "warnings":
+            self.song_info.show_warnings()
         elif kind == "path":
             self.setWindowTitle(f"{self.doc.title}[*] — {APP_NAME}")
             self.setWindowModified(self.doc.dirty)
@@ -368,6 +401,7 @@ class MainWindow(QMainWindow):
             sel = self.doc.selection
             text = sel.describe(self.doc.track_names()) if sel is not None else "No region selected — drag over the piano roll (Select tool, V), or click track headers."
             self.prompt_panel.set_region_text(text)
+            self.prompt_panel.set_region_chords(sel is not None, sel is not None and sel.chords)
             self.status_selection.setText(f"Region: {text}" if sel is not None else "")
             self.update_actions()
 

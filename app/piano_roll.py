@@ -4,6 +4,10 @@ Two tools, as in every DAW: with the Select tool a drag always draws a region an
 with the Pencil tool a click draws a note (snapped to the chosen grid) and a drag on a note moves it.
 While a variation is auditioned, the song's own notes show underneath as ghost outlines.
 
+The strip under the ruler is the chord lane: a click or drag there picks chord cells (at the lane's
+resolution: beat, half bar or bar) to type or choose a chord for; a drag from the chord lane down into the
+tracks, or from the tracks up into it, selects a region whose chords the model rewrites too.
+
 Drawing is a single ``paintEvent`` that culls by time range through each track's sorted numpy arrays
 (``Document.arrays``): only the notes that can be visible are touched. When a lane would need more than a
 few thousand rectangles (zoomed far out on a big file), it is rasterised with numpy instead (a run-length
@@ -25,6 +29,7 @@ from PySide6.QtGui import (
     QFont,
     QHelpEvent,
     QImage,
+    QKeyEvent,
     QMouseEvent,
     QPainter,
     QPaintEvent,
@@ -34,6 +39,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QComboBox, QGridLayout, QScrollBar, QSizePolicy, QToolTip, QWidget
 
 from app import theme
+from app.chord_lane import DEFAULT_RESOLUTION, cell_at, span_between
 from app.document import (
     Document,
     NoteKey,
@@ -53,9 +59,14 @@ LANE_PAD = 3
 RASTER_THRESHOLD = 2500  # visible notes in one lane above which the lane is rasterised with numpy
 
 
+# Keys that start typing a chord symbol over picked chord cells (B is also the Pencil tool's shortcut:
+# while chord cells are picked, the chord lane gets it first).
+CHORD_KEYS = {getattr(Qt.Key, f"Key_{c}"): c for c in "ABCDEFGN"}
+
+
 @dataclass
 class _Drag:
-    kind: str  # "region" | "move" | "draw"
+    kind: str  # "region" | "move" | "draw" | "chords"
     origin: QPointF
     current: QPointF
     lane: int
@@ -73,6 +84,8 @@ class PianoRollCanvas(QWidget):
     noteAdded = Signal(int, object)  # (track, Note)
     playheadMoved = Signal(int)
     contextMenuRequested = Signal(QPoint)
+    chordMenuRequested = Signal(QPoint)  # right-click in the chord lane (global position)
+    chordEditRequested = Signal(str)  # type a chord over the picked cells, starting with this text
     toolChanged = Signal(str)  # "select" | "pencil" (also sent when the snap changes)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
@@ -87,6 +100,7 @@ class PianoRollCanvas(QWidget):
         self._raster_buf: np.ndarray | None = None
         self.tool = "select"
         self.snap: Snap = DEFAULT_SNAP
+        self.chord_resolution = DEFAULT_RESOLUTION  # cells of the chord lane: "beat" | "half_bar" | "bar"
         self._range_cache: dict[int, tuple[tuple, tuple[int, int]]] = {}
         self._same_cache: dict[tuple[int, int], tuple] = {}
         self.last_paint_notes = 0  # notes drawn in the last frame (for the bench and tests)
@@ -342,6 +356,11 @@ class PianoRollCanvas(QWidget):
         lanes = list(range(n)) if sel.tracks is None else [t for t in sel.tracks if t < n]
         return lanes + [t for t in range(len(self.doc.score.tracks), n) if t not in lanes]
 
+    def chord_rect(self, span: tuple[int, int]) -> QRect:
+        """Where ticks [start, end) sit in the chord lane (widget coordinates), for the chord editor."""
+        x0, x1 = self.x_of(span[0]), self.x_of(span[1])
+        return QRect(int(x0), RULER_H, max(int(x1 - x0), 1), CHORD_H)
+
     def _paint_selection(self, p: QPainter) -> None:
         sel = self.doc.selection
         if sel is None:
@@ -502,10 +521,11 @@ class PianoRollCanvas(QWidget):
         if sel is not None:
             t0, t1 = region_ticks(self.doc.grid, sel)
             p.fillRect(QRectF(self.x_of(t0), RULER_H - 4, self.x_of(t1) - self.x_of(t0), 4), theme.SELECTION_EDGE)
-        chords, source = self.doc.chords
+        chords, source = self.doc.chords_of(self.doc.displayed_score())
         if not chords:
             p.setPen(theme.TEXT_DIM)
             p.drawText(QRect(6, RULER_H, w - 12, CHORD_H), Qt.AlignmentFlag.AlignVCenter, f"Chords: {source}")
+            self._paint_chord_marks(p, sel)
             return
         t0, t1 = self.visible_ticks()
         metrics = p.fontMetrics()
@@ -517,7 +537,8 @@ class PianoRollCanvas(QWidget):
                 continue
             x0, x1 = self.x_of(chord.start), self.x_of(chord.end)
             rect = QRectF(x0 + 1, RULER_H + 2, max(x1 - x0 - 2, 1), CHORD_H - 4)
-            p.fillRect(rect, QColor("#343a44"))
+            if chord.root is not None:  # a no-chord span stays the lane's own colour
+                p.fillRect(rect, QColor("#343a44"))
             same = previous is not None and (previous.root, previous.quality) == (chord.root, chord.quality)
             previous = chord
             if same:  # a repeated chord is not labelled again
@@ -526,8 +547,27 @@ class PianoRollCanvas(QWidget):
             # Full name, else shorthand (E°, CΔ), else the root, else nothing: never a clipped "Ed".
             text = chord_text(chord, lambda t, room=room: metrics.horizontalAdvance(t) <= room)
             if text is not None:
+                p.setPen(theme.TEXT if chord.root is not None else theme.TEXT_DIM)
                 p.drawText(rect.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, text)
                 self.last_chord_labels.append((text, room))
+        self._paint_chord_marks(p, sel)
+
+    def _paint_chord_marks(self, p: QPainter, sel: RegionSelection | None) -> None:
+        """The picked chord cells (filled) and a region that includes the chord lane (outlined)."""
+        span = self.doc.chord_span
+        if span is not None:
+            fill = QColor(theme.SELECTION_EDGE)
+            fill.setAlpha(70)
+            rect = QRectF(self.chord_rect(span)).adjusted(0.5, 1.5, -0.5, -1.5)
+            p.fillRect(rect, fill)
+            p.setPen(QPen(theme.SELECTION_EDGE, 1.5))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(rect)
+        if sel is not None and sel.chords:
+            t0, t1 = region_ticks(self.doc.grid, sel)
+            p.setPen(QPen(theme.SELECTION_EDGE, 1.5, Qt.PenStyle.DashLine))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(QRectF(self.x_of(t0), RULER_H + 1, self.x_of(t1) - self.x_of(t0), CHORD_H - 2))
 
     def _paint_playhead(self, p: QPainter) -> None:
         x = self.x_of(self.doc.playhead)
@@ -575,6 +615,8 @@ class PianoRollCanvas(QWidget):
         return self.doc.preview_index is None
 
     def _region_from_drag(self, d: _Drag) -> RegionSelection | None:
+        """Bars × lanes under the rubber band; it includes the chords when one end is in the chord lane
+        (or above it)."""
         grid = self.doc.grid
         ta, tb = sorted((self.tick_of(d.origin.x()), self.tick_of(d.current.x())))
         bar0, bar1 = bar_at_tick(grid, max(ta, 0)), bar_at_tick(grid, max(tb, 0)) + 1
@@ -587,15 +629,21 @@ class PianoRollCanvas(QWidget):
         lb = n - 1 if lb is None else min(lb, n - 1)
         lo, hi = sorted((la, lb))
         tracks = None if (lo == 0 and hi == n - 1) else tuple(range(lo, hi + 1))
-        return RegionSelection(bar0, max(bar1, bar0 + 1), tracks)
+        chords = min(d.origin.y(), d.current.y()) < HEADER_H
+        return RegionSelection(bar0, max(bar1, bar0 + 1), tracks, chords)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         pos = event.position()
         self.setFocus()
-        if pos.y() < HEADER_H:
+        if pos.y() < RULER_H:
             if event.button() == Qt.MouseButton.LeftButton:
                 self.playheadMoved.emit(max(int(self.tick_of(pos.x())), 0))
             return
+        if pos.y() < HEADER_H:
+            self._chord_press(event)
+            return
+        if self.doc.chord_span is not None:
+            self.doc.set_chord_span(None)  # working on notes again
         key = self.note_at(pos)
         if event.button() == Qt.MouseButton.RightButton:
             if key is not None and key not in self.doc.selected_notes and self._editable():
@@ -614,6 +662,26 @@ class PianoRollCanvas(QWidget):
                 self._drag = _Drag("draw", pos, pos, lane_i, note=self._note_at_click(lane, pos))
         else:  # the select tool: a drag always selects, wherever it starts
             self._drag = _Drag("region", pos, pos, lane_i, key=key if self._editable() else None)
+        self.update()
+
+    def _chord_press(self, event: QMouseEvent) -> None:
+        """A press in the chord lane: left starts picking cells (or a region, if the drag goes down into the
+        tracks); right picks the cell under the mouse unless it is already picked, and asks for the menu."""
+        pos = event.position()
+        tick = max(self.tick_of(pos.x()), 0.0)
+        if event.button() == Qt.MouseButton.RightButton:
+            span = self.doc.chord_span
+            if self._editable() and (span is None or not span[0] <= tick < span[1]):
+                self.doc.set_chord_span(cell_at(self.doc.grid, tick, self.chord_resolution))
+            self.chordMenuRequested.emit(event.globalPosition().toPoint())
+        elif event.button() == Qt.MouseButton.LeftButton:
+            self._drag = _Drag("chords", pos, pos, 0)
+            if self._editable():
+                anchor = tick
+                if event.modifiers() & Qt.KeyboardModifier.ShiftModifier and self.doc.chord_span is not None:
+                    anchor = float(self.doc.chord_span[0])  # Shift+click extends the picked cells
+                    self._drag.origin = QPointF(self.x_of(anchor), pos.y())
+                self.doc.set_chord_span(span_between(self.doc.grid, anchor, tick, self.chord_resolution))
         self.update()
 
     def _pick(self, key: NoteKey, modifiers) -> None:  # noqa: ANN001
@@ -636,7 +704,10 @@ class PianoRollCanvas(QWidget):
         if d is None:
             return
         d.current = event.position()
-        if d.kind == "move":
+        if d.kind == "chords" and self._editable() and d.current.y() < HEADER_H:
+            ta, tb = max(self.tick_of(d.origin.x()), 0.0), max(self.tick_of(d.current.x()), 0.0)
+            self.doc.set_chord_span(span_between(self.doc.grid, ta, tb, self.chord_resolution))
+        elif d.kind == "move":
             d.d_tick = snap_delta(self.doc.grid, self.tick_of(d.origin.x()), self.tick_of(d.current.x()), self.snap)
             if self.lane_at(d.origin.y()) is not None:
                 d.d_pitch = self.pitch_at(d.lane, d.current.y()) - self.pitch_at(d.lane, d.origin.y())
@@ -653,13 +724,18 @@ class PianoRollCanvas(QWidget):
             return
         d.current = event.position()
         moved_px = (d.current - d.origin).manhattanLength()
-        if d.kind == "move":
+        if d.kind == "chords":
+            if d.current.y() >= HEADER_H and moved_px > 4:  # dragged from the chord lane into the tracks
+                self.doc.set_chord_span(None)
+                self.doc.set_selection(self._region_from_drag(d))
+        elif d.kind == "move":
             if (d.d_tick or d.d_pitch) and self.doc.selected_notes:
                 self.notesMoved.emit(set(self.doc.selected_notes), d.d_tick, d.d_pitch)
         elif d.kind == "draw":
             if d.note is not None:
                 self.noteAdded.emit(d.lane, d.note)
         elif moved_px > 4:
+            self.doc.set_chord_span(None)
             self.doc.set_selection(self._region_from_drag(d))
         elif d.key is not None:  # a click on a note picks it
             self._pick(d.key, event.modifiers())
@@ -671,13 +747,46 @@ class PianoRollCanvas(QWidget):
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         """Double-click an empty spot to draw a note with either tool."""
         pos = event.position()
+        if RULER_H <= pos.y() < HEADER_H and event.button() == Qt.MouseButton.LeftButton and self._editable():
+            self._drag = None
+            tick = max(self.tick_of(pos.x()), 0.0)
+            span = self.doc.chord_span
+            if span is None or not span[0] <= tick < span[1]:
+                self.doc.set_chord_span(cell_at(self.doc.grid, tick, self.chord_resolution))
+            self.chordEditRequested.emit("")
+            return
         lane = self.lane_at(pos.y())
         if lane is None or not self._editable() or self.note_at(pos) is not None or lane >= len(self.doc.score.tracks):
             return
         self._drag = None
         self.noteAdded.emit(lane, self._note_at_click(lane, pos))
 
+    def _chord_key(self, event: QKeyEvent) -> str | None:
+        """The text a key press starts a chord symbol with, when chord cells are picked (else None)."""
+        if self.doc.chord_span is None or not self._editable():
+            return None
+        mods = event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier & ~Qt.KeyboardModifier.KeypadModifier
+        if mods:
+            return None
+        key = Qt.Key(event.key())
+        if key in CHORD_KEYS:
+            return CHORD_KEYS[key]
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_F2):
+            return ""
+        return None
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        text = self._chord_key(event)
+        if text is not None:
+            self.chordEditRequested.emit(text)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
     def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and self._chord_key(event) is not None:
+            event.accept()  # the chord lane takes B, C ... and Enter before the window's shortcuts do
+            return True
         if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
             text = self.tooltip_at(QPointF(event.pos()))
             if text:
@@ -689,7 +798,15 @@ class PianoRollCanvas(QWidget):
         return super().event(event)
 
     def tooltip_at(self, pos: QPointF) -> str:
-        """Name, bar.beat, length and velocity of the note under ``pos`` ("" when there is none)."""
+        """Name, bar.beat, length and velocity of the note under ``pos`` ("" when there is none); over the
+        chord lane, the chord there and how to change it."""
+        if RULER_H <= pos.y() < HEADER_H:
+            from app.document import chord_name
+            from engine.analysis.chords import chord_at
+
+            chord = chord_at(self.doc.chords_of(self.doc.displayed_score())[0], int(max(self.tick_of(pos.x()), 0)))
+            name = chord_name(chord) if chord is not None else "no chord"
+            return f"{name}  ·  click or drag to pick cells, then type a chord (or double-click, right-click for more)"
         key = self.note_at(pos)
         if key is None:
             return ""

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -53,6 +54,7 @@ class PromptPanel(QWidget):
     promptsChanged = Signal(object)  # PromptSettings
     regenerateRequested = Signal()
     cancelRequested = Signal()
+    chordsToggled = Signal(bool)  # the region includes the chord lane (the model rewrites its chords)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,6 +67,12 @@ class PromptPanel(QWidget):
         self.attributes = QComboBox()
         self.attributes.addItems([ATTRIBUTE_LABELS[a] for a in ATTRIBUTES])
         self.attributes.setToolTip("What the model may change inside the region; locked notes are always kept")
+
+        self.chords = QCheckBox("Chords too")
+        self.chords.setToolTip(
+            "Let the model rewrite the region's chords with the notes (reharmonise); also set by dragging the\n"
+            "region up into the chord lane. Needs a model trained to write chords.")
+        self.chords.setEnabled(False)
 
         self.add_category = QComboBox()
         self.add_category.addItems([category_label(c) for c in CATEGORIES])
@@ -117,6 +125,7 @@ class PromptPanel(QWidget):
         form = QFormLayout(what)
         form.addRow(self.region)
         form.addRow("Regenerate", self.attributes)
+        form.addRow("", self.chords)
         form.addRow("Add instrument", add_row)
         form.addRow("", self.new_tracks)
         how = QGroupBox("Prompt")
@@ -147,6 +156,7 @@ class PromptPanel(QWidget):
         self.clear_new.clicked.connect(self._clear_new_tracks)
         self.new_tracks.itemDoubleClicked.connect(self._remove_new_track)
         self.regenerate.clicked.connect(self.regenerateRequested)
+        self.chords.toggled.connect(self.chordsToggled)
         self.cancel.clicked.connect(self.cancelRequested)
 
     def _fill_tempo(self) -> None:
@@ -219,6 +229,13 @@ class PromptPanel(QWidget):
     # ---- state shown while working
     def set_region_text(self, text: str) -> None:
         self.region.setText(text)
+
+    def set_region_chords(self, has_region: bool, chords: bool) -> None:
+        """Show whether the region includes the chord lane, without echoing a change back."""
+        self.chords.blockSignals(True)
+        self.chords.setChecked(chords)
+        self.chords.setEnabled(has_region)
+        self.chords.blockSignals(False)
 
     def set_busy(self, busy: bool, steps: int | None = None) -> None:
         self._steps = steps

@@ -100,5 +100,13 @@ class AppSettings:
     def set_last_folder(self, folder: str | Path) -> None:
         self.q.setValue("lastFolder", str(folder))
 
+    def chord_resolution(self) -> str:
+        """Cells of the chord lane ("beat", "half_bar" or "bar"; anything else reads as "bar")."""
+        value = str(self.q.value("chords/resolution", "bar") or "bar")
+        return value if value in ("beat", "half_bar", "bar") else "bar"
+
+    def set_chord_resolution(self, resolution: str) -> None:
+        self.q.setValue("chords/resolution", resolution)
+
     def sync(self) -> None:
         self.q.sync()

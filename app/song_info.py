@@ -2,6 +2,8 @@
 
 It shows what the grid and the player actually use (the first tempo, the meter of the bar under the playhead,
 the key from the file or estimated), so a wrong bar grid is visible before anyone regenerates "bars 9-12".
+What reading the file (or the last export) could not keep is one line here, "⚠ 2 warnings reading
+song.mid", whose button opens the list: a damaged file says so once, not in a message box per problem.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def meter_text(doc: Document, tick: int = 0) -> str:
 class SongInfoBar(QWidget):
     tempoRequested = Signal()
     meterRequested = Signal()
+    warningsRequested = Signal()
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,14 +47,28 @@ class SongInfoBar(QWidget):
         self.meter_button = QToolButton()
         self.meter_button.setText("Meter…")
         self.meter_button.setToolTip("Set the time signature and the first downbeat when the file's bar grid is wrong (undoable)")
+        self.warnings = QToolButton()
+        self.warnings.setStyleSheet("QToolButton { color: #ffd166; }")
+        self.warnings.setToolTip("What reading or writing the file could not keep: click for the list")
+        self.warnings.hide()
         row = QHBoxLayout(self)
         row.setContentsMargins(8, 2, 8, 2)
         for w in (self.tempo, self.tempo_button, self.meter, self.meter_button, self.key, self.grid_source):
             row.addWidget(w)
         row.addStretch(1)
+        row.addWidget(self.warnings)
+        self.warnings.clicked.connect(self.warningsRequested)
         self.tempo_button.clicked.connect(self.tempoRequested)
         self.meter_button.clicked.connect(self.meterRequested)
         self._shown: object = None
+
+    def show_warnings(self) -> None:
+        """One line for the document's file warnings (hidden when there are none)."""
+        what, warnings = self.doc.file_warnings
+        if warnings:
+            n = len(warnings)
+            self.warnings.setText(f"⚠ {n} warning{'s' * (n != 1)} {what[:1].lower() + what[1:]}…")
+        self.warnings.setVisible(bool(warnings))
 
     def _histogram(self, score) -> np.ndarray:  # noqa: ANN001 - Score
         """Pitch classes from the document's cached per-track arrays: an edit re-counts only its own track."""

@@ -104,6 +104,14 @@ def build_actions(w: MainWindow) -> None:
         a.setChecked(snap == w.canvas.snap)
     w.act_meter = action(w, "Time Signature and First &Downbeat…", w.edits.set_meter_dialog, None, "Put the bar grid right when the file's declared meter is wrong")
     w.act_tempo = action(w, "Set &Tempo…", w.edits.set_tempo_dialog, None, "Set one tempo for the whole song")
+    w.act_add_bars = action(w, "Add &Bars…", w.edits.add_bars_dialog, None, "Add empty bars at the end of the song (for an outro or a continuation)")
+    w.act_file_warnings = action(w, "File &Warnings…", w.show_file_warnings, None, "What reading or writing the song's file could not keep")
+    c = w.chords
+    w.act_type_chord = action(w, "&Type Chord…", lambda: c.open_editor(""), None, "Type a chord over the picked chord cells (or just start typing: C, F#m7, N.C.)")
+    w.act_copy_chords = action(w, "&Copy Chords", c.copy, K(K.StandardKey.Copy), "Copy the chords of the picked chord cells (Ctrl+C)")
+    w.act_paste_chords = action(w, "&Paste Chords", c.paste, K(K.StandardKey.Paste), "Paste copied chords from the start of the picked cells (Ctrl+V)")
+    w.act_delete_chords = action(w, "&Delete Chords (N.C.)", c.delete, None, "No chord over the picked cells (Delete, with chord cells picked)")
+    w.act_detect_chords = action(w, "D&etect Chords", c.detect, None, "Refill the picked chord cells (or the region's bars) with chords detected from the notes")
     w.act_shortcuts = action(w, "&Keyboard Shortcuts", w.show_shortcuts, K(K.StandardKey.HelpContents), "Every keyboard shortcut (F1)")
 
 
@@ -134,6 +142,16 @@ def build_menus_and_toolbar(w: MainWindow) -> None:
     song_menu = bar.addMenu("&Song")
     song_menu.addAction(w.act_meter)
     song_menu.addAction(w.act_tempo)
+    song_menu.addAction(w.act_add_bars)
+    song_menu.addSeparator()
+    chords_menu = song_menu.addMenu("&Chords")
+    for a in (w.act_type_chord, w.act_copy_chords, w.act_paste_chords, w.act_delete_chords, w.act_detect_chords):
+        chords_menu.addAction(a)
+    resolution = chords_menu.addMenu("Chord &Resolution")
+    for a in w.chords.resolution_actions.values():
+        resolution.addAction(a)
+    song_menu.addSeparator()
+    song_menu.addAction(w.act_file_warnings)
     track_menu = bar.addMenu("&Tracks")
     add_menu = track_menu.addMenu("&Add Track")
     for cat in CATEGORIES:
