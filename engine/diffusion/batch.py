@@ -24,6 +24,9 @@ class SABatch:
     valid: torch.Tensor  # bool [B, R]: False on padding rows
     tempo: torch.Tensor  # long [B]
     instruments: torch.Tensor  # float [B, 18] multi-hot; a zero row = no prompt
+    # bool [B, R, V_pitch]: pitch-column classes each row may hold at sampling (part_limits: a part's
+    # register, a drum kit); None = no limit beyond the row grammar. Never used in training.
+    pitch_allowed: torch.Tensor | None = None
 
     @property
     def generate(self) -> torch.Tensor:
@@ -35,11 +38,13 @@ class SABatch:
         return int(self.tokens.shape[0])
 
     def to(self, device: torch.device | str) -> SABatch:
-        return SABatch(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+        return SABatch(**{f.name: None if getattr(self, f.name) is None else getattr(self, f.name).to(device)
+                          for f in fields(self)})
 
     def repeat(self, n: int) -> SABatch:
         """Each example n times in a row (variations of one request), [a, a, b, b] for n = 2."""
-        return SABatch(**{f.name: getattr(self, f.name).repeat_interleave(n, dim=0) for f in fields(self)})
+        return SABatch(**{f.name: None if getattr(self, f.name) is None else getattr(self, f.name).repeat_interleave(n, dim=0)
+                          for f in fields(self)})
 
     def without_prompt(self) -> SABatch:
         """The unconditional twin used by classifier-free guidance: tempo NULL, no instruments."""
@@ -87,3 +92,18 @@ def split_tokens(tokens: torch.Tensor, batch: SABatch) -> list[np.ndarray]:
     """Sampled tokens [B, R, 4] -> one int64 [n_rows, 4] array per example (padding rows dropped)."""
     rows = batch.valid.sum(dim=1).tolist()
     return [tokens[i, :n].cpu().numpy().astype(np.int64) for i, n in enumerate(rows)]
+
+
+def with_pitch_limits(batch: SABatch, allowed: list[np.ndarray | None]) -> SABatch:
+    """``batch`` with per-row pitch limits: ``allowed[i]`` is bool [R_i, V_pitch] for example i (its rows as
+    collated) or None for no limit. Padding rows allow everything."""
+    if all(a is None for a in allowed):
+        return replace(batch, pitch_allowed=None)
+    from engine.representation.vocab import COL_PITCH, COLUMN_SIZES
+
+    B, R = batch.tokens.shape[:2]
+    out = np.ones((B, R, COLUMN_SIZES[COL_PITCH]), dtype=bool)
+    for i, a in enumerate(allowed):
+        if a is not None:
+            out[i, : len(a)] = a
+    return replace(batch, pitch_allowed=torch.from_numpy(out).to(batch.tokens.device))

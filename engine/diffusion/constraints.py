@@ -66,6 +66,8 @@ def constrain(logits: list[torch.Tensor], batch: SABatch, tokens: torch.Tensor, 
         if c == COL_PITCH:
             allowed &= ~note_row[..., None] | sets["note_pitch"]
             allowed &= ~chord_row[..., None] | sets["chord_pitch"]
+            if batch.pitch_allowed is not None:  # a part's register or drum kit (part_limits)
+                allowed &= batch.pitch_allowed.to(allowed.device)
         elif c == COL_DURATION:
             allowed &= ~note_row[..., None] | sets["note_duration"]
             allowed &= ~chord_row[..., None] | sets["chord_duration"]
