@@ -67,3 +67,13 @@ def test_line_detection_and_one_line() -> None:
     assert dropped == 1 and out == [Note(0, 400, 64, 90), Note(480, 900, 62, 90), Note(960, 1200, 65, 90)]
     assert one_line([Note(0, 700, 60, 90), Note(480, 900, 62, 90)])[0][0].end == 480  # cut where the next starts
     assert one_line(notes, keep_high=False)[0][0].pitch == 60
+
+
+def test_line_up_region_leaves_notes_outside_alone() -> None:
+    from engine.representation.part_limits import line_up_region
+
+    outside = [Note(0, 2000, 60, 90), Note(3840, 4000, 67, 90)]  # the first rings into the region: stays
+    region = [Note(1920, 2500, 62, 90), Note(1920, 2400, 65, 90), Note(2880, 4500, 64, 90)]
+    out, dropped = line_up_region(outside + region, 1920, 3840)
+    assert dropped == 1
+    assert out == [Note(0, 2000, 60, 90), Note(1920, 2400, 65, 90), Note(2880, 3840, 64, 90), Note(3840, 4000, 67, 90)]

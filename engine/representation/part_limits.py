@@ -24,6 +24,7 @@ from engine.score import Note
 REGISTERS = ("strict", "loose", "off")
 LINE_OVERLAP_SHARE = 0.05  # a part whose context overlaps at most this share of its notes is a line
 MIN_KIT_NOTES = 8  # drum notes around the region needed to trust its kit
+MIN_RANGE_NOTES = 8  # notes around the region needed to trust a part's register
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def part_pitch_range(encoding: SAEncoding, problem: InfillProblem, track: int, r
         return None
     category = problem.categories[track]
     usual = usual_range(category, program)
-    ctx = context_range(context_pitches(encoding, problem, track))
+    ctx = context_range(context_pitches(encoding, problem, track), min_notes=MIN_RANGE_NOTES)
     if ctx is None:
         return usual
     if register == "strict":
@@ -134,3 +135,17 @@ def one_line(notes: list[Note], keep_high: bool = True) -> tuple[list[Note], int
     out = [Note(n.start, min(n.end, line[k + 1].start) if k + 1 < len(line) else n.end, n.pitch, n.velocity)
            for k, n in enumerate(line)]
     return out, len(notes) - len(out)
+
+
+def line_up_region(notes: list[Note], start: int, end: int, keep_high: bool = True) -> tuple[list[Note], int]:
+    """``notes`` with those starting in ticks [start, end) made one line (``one_line``); notes outside stay
+    as they are, and the last note of the region is cut where the next outside note starts.
+    Returns (notes sorted by start, notes dropped)."""
+    inside = [n for n in notes if start <= n.start < end]
+    outside = [n for n in notes if not start <= n.start < end]
+    line, dropped = one_line(inside, keep_high)
+    after = [n.start for n in outside if n.start >= end]
+    if line and after and line[-1].end > min(after):
+        last = line[-1]
+        line[-1] = Note(last.start, max(last.start + 1, min(after)), last.pitch, last.velocity)
+    return sorted(outside + line, key=lambda n: (n.start, n.pitch)), dropped
