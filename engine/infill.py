@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,17 +20,22 @@ import numpy as np
 
 from engine.analysis.categories import CATEGORY_INDEX
 from engine.analysis.tempo import TEMPO_CLASSES
+from engine.device import DeviceChoice
 from engine.errors import CheckpointError, RepresentationError
 from engine.representation.masks import (
     MAX_SLOTS,
     MIN_SLOTS,
     Selection,
     build_infill_problem,
+    context_bars,
     estimate_slots,
     resolve_selection,
     split_selection,
 )
 from engine.score import Score
+from engine.threads import prefer_passive_wait
+
+prefer_passive_wait()  # before anything imports torch: OpenMP reads its wait policy once (engine.threads)
 
 if TYPE_CHECKING:
     from engine.diffusion.base import Diffusion
@@ -72,6 +78,15 @@ class InfillModel:
     diffusion: Diffusion
     source: str = ""
     thin_context: bool = False  # trained with thinned far context: infill with it too (masks.build_problem)
+    device: DeviceChoice = field(default_factory=DeviceChoice)  # where the weights are; CPU by default
+
+    def autocast(self) -> AbstractContextManager[Any]:
+        """fp16 autocast on CUDA when ``device.half`` (engine.device), else nothing."""
+        import torch
+
+        if self.device.half:
+            return torch.autocast(device_type="cuda", dtype=torch.float16)
+        return nullcontext()
 
     @property
     def max_rows(self) -> int:
@@ -82,24 +97,30 @@ class InfillModel:
         return self.thin_context if asked is None else bool(asked)
 
 
-def load_model(directory: str | os.PathLike) -> InfillModel:
-    """Load a checkpoint folder (model.safetensors + config.json). Raises CheckpointError."""
+def load_model(directory: str | os.PathLike, device: str = "auto", precision: str = "auto") -> InfillModel:
+    """Load a checkpoint folder (model.safetensors + config.json) onto ``device`` (auto/cpu/cuda/mps,
+    engine.device; auto = the GPU when there is one). Raises CheckpointError, or DeviceError for a
+    device that is not present."""
+    from engine.device import resolve_device
     from engine.diffusion import make_diffusion
     from engine.model.checkpoint import load_checkpoint, read_checkpoint_info
+    from engine.threads import configure_torch_threads
 
     path = Path(directory)
     if not (path / "config.json").is_file():
         raise CheckpointError(f"no model found in {path} (expected config.json and model.safetensors)")
-    model, cfg = load_checkpoint(path)
+    configure_torch_threads()
+    choice = resolve_device(device, precision)
+    model, cfg = load_checkpoint(path, choice.torch_device())
     model.eval()
     train = (read_checkpoint_info(path).get("metadata") or {}).get("train_config") or {}  # type: ignore[union-attr]
     thin = float(train.get("thin_context", 0.0)) > 0  # the training run thinned far context: infill so too
-    return InfillModel(model, cfg, make_diffusion(cfg), str(path), thin)
+    return InfillModel(model, cfg, make_diffusion(cfg), str(path), thin, choice)
 
 
-def load_default_model() -> InfillModel:
-    """The bundled model (``resources/models/default``), or $POPDIFFUSEQ_MODEL if set."""
-    return load_model(os.environ.get("POPDIFFUSEQ_MODEL", DEFAULT_MODEL_DIR))
+def load_default_model(device: str = "auto", precision: str = "auto") -> InfillModel:
+    """The bundled model (``resources/models/default``), or $POPDIFFUSEQ_MODEL if set, on ``device``."""
+    return load_model(os.environ.get("POPDIFFUSEQ_MODEL", DEFAULT_MODEL_DIR), device, precision)
 
 
 def _slots(encoding: Any, selection: Selection, density: float) -> dict[int, int] | None:
@@ -124,6 +145,30 @@ def _with_prompt(example: Any, prompts: Prompts, extra: tuple[str, ...]) -> Any:
     return replace(example, tempo=tempo, instruments=instruments)
 
 
+def _conflict(a: Selection, a_window: tuple[int, int], b: Selection, b_window: tuple[int, int]) -> bool:
+    """Parts that must not be sampled together: one's window reads bars the other regenerates."""
+    return (a_window[0] < b.end_bar and b.start_bar < a_window[1]) or (b_window[0] < a.end_bar and a.start_bar < b_window[1])
+
+
+def schedule_parts(parts: list[Selection], windows: list[tuple[int, int]], adds_tracks: bool = False) -> list[list[int]]:
+    """Rounds of part indices to sample together: a part joins the first round holding no part it
+    conflicts with (``_conflict``), so parts 0, 2, 4 ... of a long selection run in one batch and 1, 3 ...
+    in the next, each seeing generated music on both sides. With ``adds_tracks`` part 0 creates the new
+    tracks, so it runs alone and first. Windows are grid bars [first, end) per part."""
+    rounds: list[list[int]] = []
+    for k in range(len(parts)):
+        if adds_tracks and k == 0:
+            rounds.append([0])
+            continue
+        for r in rounds[1 if adds_tracks else 0:]:
+            if not any(_conflict(parts[k], windows[k], parts[j], windows[j]) for j in r):
+                r.append(k)
+                break
+        else:
+            rounds.append([k])
+    return rounds
+
+
 def infill(
     score: Score,
     selection: Selection,
@@ -140,16 +185,22 @@ def infill(
 ) -> list[Score]:
     """``n_variations`` new versions of ``score`` in which only ``selection`` was regenerated.
 
-    Deterministic for a given ``seed``. ``progress(done, total)`` is called after every model step;
-    ``cancel()`` returning True stops the work and raises ``engine.diffusion.SamplingCancelled``.
+    Deterministic for a given ``seed`` (and device). ``progress(done, total)`` is called after every
+    model step; ``cancel()`` returning True stops the work and raises ``engine.diffusion.SamplingCancelled``.
     The input score is never modified. ``thin_context`` (None: as the model was trained) lets the window
     reach further into the regenerated parts by dropping the other parts of far bars (masks.build_problem).
+
+    Per request, not per part: the beat grid, track categories, chords and slot counts are computed
+    once; a selection longer than a window is split into parts, parts whose windows do not read each
+    other's bars are sampled in one batch (``schedule_parts``), and each later part encodes only the
+    bars its window can reach (``masks.context_bars``) of the song as the earlier parts left it.
     """
     import torch
 
+    from engine.analysis.grid import beat_grid
     from engine.diffusion.batch import collate, split_tokens
     from engine.representation.apply import apply_infill
-    from engine.representation.encode import encode
+    from engine.representation.encode import encode, score_categories, score_chords
 
     if n_variations < 1:
         raise ValueError("n_variations must be at least 1")
@@ -158,30 +209,46 @@ def infill(
     prompts = prompts or Prompts()
     model = model or load_default_model()
     thin = model.uses_thin_context(thin_context)
-    encoding = encode(score)
+    grid = beat_grid(score)
+    categories = score_categories(score)
+    chords = score_chords(score, grid)
+    encoding = encode(score, grid=grid, categories=categories, chords=chords)
     if selection.end_bar > encoding.end_bar or selection.start_bar < 0 or selection.start_bar >= selection.end_bar:
         raise RepresentationError(f"bars {selection.start_bar + 1}-{selection.end_bar} are outside the song's {encoding.end_bar} bars")
-    parts = split_selection(encoding, selection, _slots(encoding, selection, prompts.density), model.max_rows)
-    total = steps * len(parts)
-    generator = torch.Generator().manual_seed(int(seed))
+    slots = _slots(encoding, selection, prompts.density)
+    parts = split_selection(encoding, selection, slots, model.max_rows)
+    reach = [context_bars(encoding, part, model.max_rows, thin) for part in parts]
+    rounds = schedule_parts(parts, reach, bool(selection.new_tracks))
+    all_categories = tuple(categories) + tuple(selection.new_tracks)
+    total = steps * len(rounds)
+    device = model.device.torch_device()
+    generator = torch.Generator(device=device).manual_seed(int(seed))
     results = [score.copy() for _ in range(n_variations)]
-    for k, part in enumerate(parts):
+    for r, members in enumerate(rounds):
         problems = []
-        for v in range(n_variations):
-            enc = encoding if k == 0 else encode(results[v])
-            problem = build_infill_problem(enc, part, _slots(enc, part, prompts.density), model.max_rows, thin)
-            problem.example = _with_prompt(problem.example, prompts, selection.new_tracks)
-            problems.append(problem)
-        batch = collate([p.example for p in problems], model.max_rows)
+        for k in members:
+            part = parts[k]
+            for v in range(n_variations):
+                if r == 0:
+                    enc = encoding
+                else:
+                    cats = all_categories[: len(results[v].tracks)]
+                    enc = encode(results[v], reach[k], grid=grid, categories=cats, chords=chords)
+                problem = build_infill_problem(enc, part, slots, model.max_rows, thin)
+                problem.example = _with_prompt(problem.example, prompts, selection.new_tracks)
+                problems.append(problem)
+        batch = collate([p.example for p in problems], model.max_rows).to(device)
 
-        def step_progress(done: int, _total: int, offset: int = k * steps) -> None:
+        def step_progress(done: int, _total: int, offset: int = r * steps) -> None:
             if progress is not None:
                 progress(offset + done, total)
 
-        tokens = model.diffusion.sample(
-            model.model, batch, steps=steps, guidance=guidance, temperature=temperature,
-            generator=generator, progress=step_progress, cancel=cancel,
-        )
-        for v, (problem, rows) in enumerate(zip(problems, split_tokens(tokens, batch), strict=True)):
+        with model.autocast():
+            tokens = model.diffusion.sample(
+                model.model, batch, steps=steps, guidance=guidance, temperature=temperature,
+                generator=generator, progress=step_progress, cancel=cancel,
+            )
+        for i, (problem, rows) in enumerate(zip(problems, split_tokens(tokens, batch), strict=True)):
+            v = i % n_variations  # problems are [part a: v0 v1 ..., part b: v0 v1 ...]
             results[v] = apply_infill(results[v], problem, rows)
     return results

@@ -1,0 +1,86 @@
+"""How many CPU threads the model uses, and how they wait: chosen so a busy machine does not stall it.
+
+torch runs its CPU kernels on an OpenMP pool whose threads spin while they wait for each other. When
+another CPU-bound process holds one of the cores, every parallel region waits for the thread that lost
+its core, and the spinning threads take the core from the one doing the work. Measured on the 2-core
+project machine (``python -m bench.model_latency``, 4 variations of the demo region, one competing
+``while True`` process, other work on the machine): 2 spinning threads 22.7 s, 1 thread 4.4 s; with
+``OMP_WAIT_POLICY=PASSIVE`` (threads sleep instead of spinning) 2 threads 3.1 s, 1 thread 5.1 s. So the
+engine asks OpenMP for passive waiting and keeps one intra-op thread per usable core; inter-op
+parallelism is unused by the sampler and gets one thread. The wait policy is read once, when torch's
+OpenMP runtime starts, so ``prefer_passive_wait`` must run before the first ``import torch``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+THREADS_ENV = "POPDIFFUSEQ_THREADS"  # an explicit intra-op thread count wins over the choice below
+WAIT_ENV = "OMP_WAIT_POLICY"
+MAX_THREADS = 8  # a 256-row window does not use more cores well (small matrices)
+
+
+@dataclass(frozen=True)
+class ThreadPlan:
+    """What ``configure_torch_threads`` set, for the bench and the editor's status line."""
+
+    intra_op: int
+    inter_op: int
+    wait_policy: str  # the OpenMP wait policy in force ("PASSIVE", "ACTIVE" or "default")
+    reason: str
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (the affinity mask where the OS has one), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def prefer_passive_wait() -> bool:
+    """Ask OpenMP to let waiting threads sleep (``OMP_WAIT_POLICY=PASSIVE``) unless the user set a policy.
+
+    Returns True when the policy will take effect, i.e. torch was not imported yet (OpenMP reads the
+    variable once at start-up); False when torch is already loaded, so the caller knows it came too late."""
+    os.environ.setdefault(WAIT_ENV, "PASSIVE")
+    return "torch" not in sys.modules
+
+
+def choose_threads(cpus: int, requested: str | None = None) -> tuple[int, str]:
+    """(intra-op threads, why) for ``cpus`` usable CPUs; ``requested`` is $POPDIFFUSEQ_THREADS if set.
+
+    Raises ValueError for a requested value that is not a positive integer."""
+    if requested:
+        try:
+            n = int(requested)
+        except ValueError:
+            raise ValueError(f"{THREADS_ENV} must be a positive integer, got {requested!r}") from None
+        if n < 1:
+            raise ValueError(f"{THREADS_ENV} must be a positive integer, got {requested!r}")
+        return n, f"{THREADS_ENV}={n}"
+    n = max(1, min(cpus, MAX_THREADS))
+    return n, f"one per usable CPU ({cpus}, at most {MAX_THREADS})"
+
+
+def configure_torch_threads() -> ThreadPlan:
+    """Set torch's intra-op threads (``choose_threads``) and one inter-op thread; safe to call again.
+
+    A count the program already lowered (tests and benches call ``torch.set_num_threads(1)``) is kept
+    unless $POPDIFFUSEQ_THREADS asks otherwise. torch refuses a new inter-op count once inter-op work has
+    started; that case keeps torch's count."""
+    import torch
+
+    requested = os.environ.get(THREADS_ENV)
+    n, reason = choose_threads(usable_cpus(), requested)
+    if requested or torch.get_num_threads() > n:
+        torch.set_num_threads(n)
+    else:
+        n, reason = torch.get_num_threads(), "as set by the program (at most one per usable CPU)"
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # already set, or inter-op work already ran in this process
+        pass
+    return ThreadPlan(n, torch.get_num_interop_threads(), (os.environ.get(WAIT_ENV) or "default").upper(), reason)
