@@ -111,7 +111,8 @@ def _infill(args: argparse.Namespace) -> int:
     clash = [p for p in paths if p.exists() or p.resolve() == src.resolve()]
     if clash and not args.force:
         raise StudioError(f"{clash[0]} exists; choose another -o or add --force to overwrite")
-    model = load_model(args.model) if args.model else load_default_model()
+    model = load_model(args.model, args.device) if args.model else load_default_model(args.device)
+    print(f"model on {model.device.label}", file=sys.stderr)
     from engine.analysis.grid import beat_grid
 
     n_bars = beat_grid(score).n_bars
@@ -171,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--density", type=float, default=1.0, help="x the number of note slots estimated from the context")
     p.add_argument("--model", help="checkpoint folder (default: the bundled model)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
+                   help="where the model runs (default auto: the CUDA or Apple GPU when present, else the CPU)")
     p.add_argument("-o", "--output", help="output .mid (variations get -1, -2 ... suffixes)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(func=_infill)

@@ -1,0 +1,141 @@
+"""Device and thread choice: the selection rules run on any machine; the GPU check skips without CUDA."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from app.backends import EngineBackend
+from engine.cli import build_parser
+from engine.device import DeviceChoice, DeviceError, pick_device, resolve_device, use_half
+from engine.infill import Selection, infill, load_model
+from engine.model.checkpoint import save_checkpoint
+from engine.threads import choose_threads, configure_torch_threads, prefer_passive_wait
+from tests.midi_fixtures import pop_band
+from tests.model_fixtures import plausible_model
+
+
+@pytest.mark.parametrize(("asked", "cuda", "mps", "expected"), [
+    ("auto", True, False, "cuda"), ("auto", True, True, "cuda"), ("auto", False, True, "mps"),
+    ("auto", False, False, "cpu"), ("cpu", True, True, "cpu"), ("cuda", True, False, "cuda"),
+    ("AUTO", False, False, "cpu"), ("", False, False, "cpu"),
+])
+def test_pick_device(asked, cuda, mps, expected):
+    assert pick_device(asked, cuda, mps) == expected
+
+
+@pytest.mark.parametrize(("asked", "cuda", "mps"), [("cuda", False, True), ("mps", True, False), ("tpu", True, True)])
+def test_pick_device_refuses_what_is_not_there(asked, cuda, mps):
+    with pytest.raises(DeviceError):
+        pick_device(asked, cuda, mps)
+
+
+def test_half_precision_only_on_cuda():
+    assert use_half("cuda") and use_half("cuda", "fp16")
+    assert not use_half("cuda", "fp32") and not use_half("cpu") and not use_half("mps") and not use_half("cpu", "fp16")
+    with pytest.raises(DeviceError):
+        use_half("cuda", "bf15")
+
+
+def test_resolve_device_on_this_machine():
+    choice = resolve_device("cpu")
+    assert choice == DeviceChoice("cpu", None, False, choice.label) and choice.label.startswith("CPU")
+    assert resolve_device("auto").kind == ("cuda" if torch.cuda.is_available() else choice.kind if not
+                                           torch.backends.mps.is_available() else "mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="no CUDA"):
+            resolve_device("cuda")
+
+
+def test_cli_device_option():
+    parser = build_parser()
+    assert parser.parse_args(["infill", "x.mid"]).device == "auto"
+    assert parser.parse_args(["infill", "x.mid", "--device", "cpu"]).device == "cpu"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["infill", "x.mid", "--device", "gpu"])
+
+
+def test_choose_threads():
+    assert choose_threads(2) == (2, choose_threads(2)[1])
+    assert choose_threads(1)[0] == 1 and choose_threads(64)[0] == 8
+    assert choose_threads(2, "1")[0] == 1
+    for bad in ("0", "two", "-3"):
+        with pytest.raises(ValueError):
+            choose_threads(2, bad)
+
+
+def test_configure_keeps_a_lowered_thread_count(monkeypatch):
+    monkeypatch.delenv("POPDIFFUSEQ_THREADS", raising=False)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        plan = configure_torch_threads()
+        assert plan.intra_op == 1 == torch.get_num_threads()
+        monkeypatch.setenv("POPDIFFUSEQ_THREADS", "2")
+        assert configure_torch_threads().intra_op == 2 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_passive_wait_is_a_default_not_an_override(monkeypatch):
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert prefer_passive_wait() is False  # torch is imported in this process: too late to matter
+    import os
+
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def _saved(tmp_path):
+    m = plausible_model()
+    save_checkpoint(tmp_path / "m", m.model)
+    return tmp_path / "m"
+
+
+def test_loaded_model_says_where_it_runs(tmp_path):
+    path = _saved(tmp_path)
+    m = load_model(path, "cpu")
+    assert m.device.kind == "cpu" and next(m.model.parameters()).device.type == "cpu"
+    backend = EngineBackend("cpu")
+    assert backend.device_label == ""
+    backend._model = m  # what load() stores; the status bar reads the label
+    assert backend.device_label.startswith("CPU")
+    backend.set_device("cpu")
+    assert backend._model is m, "the same setting keeps the loaded model"
+    backend.set_device("auto")
+    assert backend._model is None and backend.device == "auto", "a new device reloads on the next request"
+    with pytest.raises(ValueError):
+        backend.set_device("gpu")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_infill_fp16_matches_fp32(tmp_path):
+    """On CUDA: the model lives on the GPU, sampling returns the same structure, and fp16 autocast picks
+    the same tokens as fp32 for nearly every cell at temperature 0 (log-probabilities within 0.05)."""
+    from engine.diffusion import collate
+    from engine.diffusion.base import guided_forward
+    from engine.representation.encode import encode
+    from engine.representation.masks import build_infill_problem
+
+    path = _saved(tmp_path)
+    half, full = load_model(path, "cuda"), load_model(path, "cuda", "fp32")
+    assert half.device.half and not full.device.half
+    assert next(half.model.parameters()).is_cuda
+    score, sel = pop_band(8), Selection(2, 6, (2,))
+    a = infill(score, sel, n_variations=2, seed=1, model=half, temperature=0.0)
+    b = infill(score, sel, n_variations=2, seed=1, model=full, temperature=0.0)
+    assert [len(s.tracks) for s in a] == [len(s.tracks) for s in b]
+    problem = build_infill_problem(encode(score), sel, None, full.max_rows)
+    batch = collate([problem.example], full.max_rows).to("cuda")
+    t = torch.full((1,), 1000.0, device="cuda")
+    with torch.no_grad():
+        ref = guided_forward(full.model, batch.tokens, batch, t, 1.5).logits
+        with half.autocast():
+            low = guided_forward(half.model, batch.tokens, batch, t, 1.5).logits
+    for r, lo in zip(ref, low, strict=True):
+        r, lo = r.float().log_softmax(-1), lo.float().log_softmax(-1)
+        agree = (r.argmax(-1) == lo.argmax(-1)).float().mean().item()
+        assert agree > 0.98
+        top = r.max(-1).values
+        assert np.isfinite(top.cpu().numpy()).all()
+        assert (top - lo.gather(-1, r.argmax(-1, keepdim=True))[..., 0]).abs().max().item() < 0.05
