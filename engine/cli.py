@@ -112,7 +112,6 @@ def _infill(args: argparse.Namespace) -> int:
     if clash and not args.force:
         raise StudioError(f"{clash[0]} exists; choose another -o or add --force to overwrite")
     model = load_model(args.model, args.device) if args.model else load_default_model(args.device)
-    print(f"model on {model.device.label}", file=sys.stderr)
     from engine.analysis.grid import beat_grid
 
     n_bars = beat_grid(score).n_bars
@@ -124,6 +123,8 @@ def _infill(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise StudioError(str(exc)) from None
     selection = Selection(start, end, tracks, args.attributes, new_tracks)
+
+    print(f"model on {model.device.label}", file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
         print(f"\rsampling {done}/{total}", end="", file=sys.stderr, flush=True)
