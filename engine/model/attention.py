@@ -80,7 +80,9 @@ class LongAxisEncoder(nn.Module):
             layer.attention.self = LongAxisSelfAttention(bc)
 
     def forward(
-        self, x: torch.Tensor, track_id: torch.Tensor, bar_index: torch.Tensor, valid: torch.Tensor
+        self, x: torch.Tensor, track_id: torch.Tensor, bar_index: torch.Tensor, valid: torch.Tensor,
+        mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        mask = long_axis_mask(track_id, bar_index, valid, self.cfg)
+        """x [B, R, d] -> [B, R, d]; ``mask``: ``long_axis_mask`` of the layout if computed beforehand."""
+        mask = long_axis_mask(track_id, bar_index, valid, self.cfg) if mask is None else mask
         return self.bert(x, attention_mask=mask).last_hidden_state
