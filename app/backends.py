@@ -21,7 +21,7 @@ from engine.analysis.grid import beat_grid
 from engine.device import DEVICE_CHOICES
 from engine.errors import StudioError
 from engine.score import Note, Score, Track
-from engine.threads import prefer_passive_wait
+from engine.threads import prefer_passive_wait, preload_torch_libraries
 
 ProgressFn = Callable[[int, int], None]
 CancelFn = Callable[[], bool]
@@ -88,6 +88,7 @@ class EngineBackend:
         with self._lock:
             if self._model is not None:
                 return
+            preload_torch_libraries()  # map torch with the GIL released: the window stays smooth (engine.threads)
             module = self._import_engine()
             loader = getattr(module, "load_default_model", None)
             if loader is None:

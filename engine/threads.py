@@ -84,3 +84,42 @@ def configure_torch_threads() -> ThreadPlan:
     except RuntimeError:  # already set, or inter-op work already ran in this process
         pass
     return ThreadPlan(n, torch.get_num_interop_threads(), (os.environ.get(WAIT_ENV) or "default").upper(), reason)
+
+
+# Loaded in this order, each only if present: OpenMP, the core, the CUDA parts of a CUDA build, the bindings.
+_TORCH_LIBRARIES = ("libgomp*.so*", "libc10.so", "libtorch_cpu.so", "libc10_cuda.so", "libtorch_cuda.so",
+                    "libtorch.so", "libtorch_python.so", "libc10.dylib", "libtorch_cpu.dylib", "libtorch.dylib",
+                    "libtorch_python.dylib")
+
+
+def preload_torch_libraries() -> list[str]:
+    """Map torch's shared libraries into the process with the GIL released, before ``import torch``.
+
+    ``import torch`` maps ~400 MB of libraries and runs their static initialisers while holding the GIL:
+    on the 2-core machine the editor's window thread stalled for 170-240 ms at once while the model
+    loaded in the background. ``dlopen`` called through ctypes (a foreign call, which releases the GIL)
+    does that work without blocking other threads; the import then finds the libraries already loaded.
+    POSIX only; returns the libraries loaded ([] elsewhere, or when torch is imported or not installed)."""
+    import ctypes
+    import glob
+    import importlib.util
+
+    if "torch" in sys.modules or os.name != "posix":
+        return []
+    spec = importlib.util.find_spec("torch")
+    if spec is None or spec.origin is None:
+        return []
+    root = os.path.dirname(spec.origin)
+    try:
+        libc = ctypes.CDLL(None)
+        dlopen = libc.dlopen
+    except (OSError, AttributeError):
+        return []
+    dlopen.restype, dlopen.argtypes = ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_int]
+    paths = [p for pattern in _TORCH_LIBRARIES for p in sorted(glob.glob(os.path.join(root, "lib", pattern)))]
+    paths += sorted(glob.glob(os.path.join(root, "_C.*.so")))  # the extension itself: its initialisers too
+    loaded = []
+    for path in paths:
+        if dlopen(path.encode(), os.RTLD_NOW | os.RTLD_GLOBAL):
+            loaded.append(os.path.basename(path))
+    return loaded

@@ -139,3 +139,19 @@ def test_cuda_infill_fp16_matches_fp32(tmp_path):
         top = r.max(-1).values
         assert np.isfinite(top.cpu().numpy()).all()
         assert (top - lo.gather(-1, r.argmax(-1, keepdim=True))[..., 0]).abs().max().item() < 0.05
+
+
+def test_preloading_torch_libraries_then_importing_torch_works():
+    """In a fresh process: the libraries load before the import (with the GIL released) and torch then
+    imports and computes; in this process, where torch is already imported, nothing is done."""
+    import subprocess
+    import sys
+
+    code = ("from engine.threads import preload_torch_libraries as p; libs = p(); import torch; "
+            "print(','.join(libs)); print(float(torch.ones(3).sum()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    libs, total = out.stdout.split()
+    assert "libtorch_cpu.so" in libs.split(",") and float(total) == 3.0
+    from engine.threads import preload_torch_libraries
+
+    assert preload_torch_libraries() == []
