@@ -3,8 +3,10 @@
 ``infill`` turns the selection into mask specs (``representation.masks``), samples them with the
 model's diffusion process and writes the result back (``representation.apply``), so everything outside
 the selected bars x tracks is left exactly as it was. Selections longer than the model's window are done
-in consecutive parts, each taking the bars generated before it as context. torch is imported lazily: the
-editor imports this module at start-up and loads the model in the background.
+in parts; parts whose windows do not read each other's bars are sampled together (``schedule_parts``),
+and a later part sees the bars generated before it. The model runs where ``load_model`` put it
+(engine.device: the GPU when there is one). torch is imported lazily: the editor imports this module at
+start-up and loads the model in the background (engine.threads keeps that load from stalling the window).
 """
 
 from __future__ import annotations
