@@ -147,7 +147,7 @@ print(json.dumps({"max_ms": 1000 * gaps[0], "top_ms": [round(1000 * g, 1) for g 
 '''
 
 _LEVERS = _COMMON + r'''
-import copy, dataclasses, warnings
+import copy, warnings
 import torch
 warnings.filterwarnings("ignore")
 from engine.diffusion import collate
@@ -185,8 +185,11 @@ out = {"now": median_time(lambda: run(m), reps)}
 q = copy.copy(m)
 q.model = torch.ao.quantization.quantize_dynamic(copy.deepcopy(m.model), {torch.nn.Linear}, dtype=torch.qint8)
 out["int8 Linear"] = median_time(lambda: run(q), reps) + first_step_agreement(q)
-small = dataclasses.replace(m, config=dataclasses.replace(m.config, max_rows=160))
-out["window 160 rows"] = median_time(lambda: run(small), reps)
+import engine.infill as engine_infill
+build = engine_infill.build_infill_problem
+engine_infill.build_infill_problem = lambda enc, part, slots, max_rows, thin: build(enc, part, slots, 160, thin)
+out["window 160 rows"] = median_time(lambda: run(m), reps)  # same parts, less context around them
+engine_infill.build_infill_problem = build
 out["6 steps"] = median_time(lambda: run(m, steps=6), reps)
 out["guidance off"] = median_time(lambda: run(m, guidance=1.0), reps)
 if ARGS["compile"]:
@@ -249,13 +252,16 @@ def compare_demo(before: Path, repeats: int) -> dict:
     print("\n== demo region, bars 9-12 x 3 tracks, 10 steps, guidance 2, through infill() (median of "
           f"{repeats}; wall s, CPU s of the process) ==")
     rows = {}
+    variants = (("before", before, {}), ("now", REPO, {}),  # now's choice: passive wait, one thread per CPU
+                ("now, spinning", REPO, {"OMP_WAIT_POLICY": "ACTIVE"}),  # the alternatives it was picked from
+                ("now, 1 thread", REPO, {"POPDIFFUSEQ_THREADS": "1"}))
     for competing in (False, True):
-        for name, tree in (("before", before), ("now", REPO)):
-            got = run_script(_DEMO, tree, {"variations": [1, 4], "repeats": repeats}, competing)
+        for name, tree, env in variants:
+            got = run_script(_DEMO, tree, {"variations": [1, 4], "repeats": repeats}, competing, env)
             rows[name, competing] = got
             th = got.get("threads", {})
             where = "with 1 competing process" if competing else "idle"
-            print(f"{name:<7} {where:<25} threads {th.get('intra', '?')}/{th.get('inter', '?')} wait {th.get('wait', '?'):<8}"
+            print(f"{name:<14} {where:<25} threads {th.get('intra', '?')}/{th.get('inter', '?')} wait {th.get('wait', '?'):<8}"
                   f" 1 var {_fmt(got.get('1'))}   4 var {_fmt(got.get('4'))}"
                   + (f"   {got['error']}" if "error" in got else ""), flush=True)
     for competing in (False, True):
@@ -266,8 +272,9 @@ def compare_demo(before: Path, repeats: int) -> dict:
     return rows
 
 
-def levers(repeats: int, compile_: bool, before_4: float | None) -> None:
-    print("\n== levers, 4 variations of the demo region (now; ratio to now's default and to before, idle) ==")
+def levers(repeats: int, compile_: bool, before_4: list[float] | None) -> None:
+    print("\n== levers, 4 variations of the demo region (now; ratio to now's default and to before, idle; the "
+          "CPU-time ratios hold up better than wall time when other work shares the machine) ==")
     got = run_script(_LEVERS, REPO, {"repeats": repeats, "compile": compile_})
     if "error" in got:
         print("levers failed:", got["error"])
@@ -279,8 +286,10 @@ def levers(repeats: int, compile_: bool, before_4: float | None) -> None:
             extra = f"  first-step argmax = fp32's on {vals[2]:.1%} of cells, max |dlogp| {vals[3]:.3f}"
         if name == "torch.compile":
             extra += f", first call (compiling) {vals[4]:.0f} s"
-        vs_before = f"{vals[0] / before_4:5.2f}" if before_4 else "   ? "
-        print(f"{name:<16} {vals[0]:7.3f} s (CPU {vals[1]:6.2f} s)  / now {vals[0] / base:5.2f}  / before {vs_before}{extra}")
+        vs_before = f"{vals[0] / before_4[0]:5.2f}" if before_4 else "   ? "
+        cpu_before = f"{vals[1] / before_4[1]:5.2f}" if before_4 else "   ? "
+        print(f"{name:<16} {vals[0]:7.3f} s (CPU {vals[1]:6.2f} s)  / now {vals[0] / base:5.2f} (CPU {vals[1] / got['now'][1]:5.2f})"
+              f"  / before {vs_before} (CPU {cpu_before}){extra}")
     if not compile_:
         print("torch.compile    not run (pass --compile; compiling the model takes minutes on 2 cores)")
 
@@ -390,7 +399,7 @@ def main() -> None:
         rows = compare_demo(before, args.repeats) if "demo" not in skip else {}
         b4 = rows.get(("before", False), {}).get("4")
         if "levers" not in skip:
-            levers(args.repeats, args.compile, b4[0] if b4 else None)
+            levers(args.repeats, args.compile, b4)
         if "band" not in skip:
             band_and_big(before)
         if "pauses" not in skip:
