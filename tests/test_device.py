@@ -87,7 +87,7 @@ def test_passive_wait_is_a_default_not_an_override(monkeypatch):
 
 
 def _saved(tmp_path):
-    m = plausible_model()
+    m = plausible_model()  # untrained: enough to test where a loaded model lives
     save_checkpoint(tmp_path / "m", m.model)
     return tmp_path / "m"
 
@@ -109,22 +109,23 @@ def test_loaded_model_says_where_it_runs(tmp_path):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda_infill_fp16_matches_fp32(tmp_path):
-    """On CUDA: the model lives on the GPU, sampling returns the same structure, and fp16 autocast picks
-    the same tokens as fp32 for nearly every cell at temperature 0 (log-probabilities within 0.05)."""
+def test_cuda_infill_fp16_matches_fp32():
+    """On CUDA, with the bundled model: the weights live on the GPU, infill returns the same structure in
+    fp16 and fp32, and fp16 autocast's first-step log-probabilities match fp32's (the same argmax on
+    nearly every generated cell, mean gap at fp32's choice under 0.05 nats)."""
     from engine.diffusion import collate
     from engine.diffusion.base import guided_forward
+    from engine.infill import DEFAULT_MODEL_DIR
     from engine.representation.encode import encode
     from engine.representation.masks import build_infill_problem
 
-    path = _saved(tmp_path)
-    half, full = load_model(path, "cuda"), load_model(path, "cuda", "fp32")
-    assert half.device.half and not full.device.half
+    half, full = load_model(DEFAULT_MODEL_DIR, "cuda"), load_model(DEFAULT_MODEL_DIR, "cuda", "fp32")
+    assert half.device.half and not full.device.half and half.device.label.startswith("GPU")
     assert next(half.model.parameters()).is_cuda
     score, sel = pop_band(8), Selection(2, 6, (2,))
-    a = infill(score, sel, n_variations=2, seed=1, model=half, temperature=0.0)
-    b = infill(score, sel, n_variations=2, seed=1, model=full, temperature=0.0)
-    assert [len(s.tracks) for s in a] == [len(s.tracks) for s in b]
+    a = infill(score, sel, n_variations=2, seed=1, model=half)
+    b = infill(score, sel, n_variations=2, seed=1, model=full)
+    assert [len(s.tracks) for s in a] == [len(s.tracks) for s in b] == [5, 5]
     problem = build_infill_problem(encode(score), sel, None, full.max_rows)
     batch = collate([problem.example], full.max_rows).to("cuda")
     t = torch.full((1,), 1000.0, device="cuda")
@@ -132,13 +133,14 @@ def test_cuda_infill_fp16_matches_fp32(tmp_path):
         ref = guided_forward(full.model, batch.tokens, batch, t, 1.5).logits
         with half.autocast():
             low = guided_forward(half.model, batch.tokens, batch, t, 1.5).logits
-    for r, lo in zip(ref, low, strict=True):
-        r, lo = r.float().log_softmax(-1), lo.float().log_softmax(-1)
-        agree = (r.argmax(-1) == lo.argmax(-1)).float().mean().item()
-        assert agree > 0.98
-        top = r.max(-1).values
-        assert np.isfinite(top.cpu().numpy()).all()
-        assert (top - lo.gather(-1, r.argmax(-1, keepdim=True))[..., 0]).abs().max().item() < 0.05
+    gen = batch.generate
+    for c in range(1, 4):
+        cells = gen[..., c]
+        r, lo = ref[c].float().log_softmax(-1)[cells], low[c].float().log_softmax(-1)[cells]
+        choice = r.argmax(-1, keepdim=True)
+        assert (lo.argmax(-1, keepdim=True) == choice).float().mean().item() > 0.95
+        gap = (r.gather(-1, choice) - lo.gather(-1, choice)).abs()
+        assert np.isfinite(gap.cpu().numpy()).all() and gap.mean().item() < 0.05
 
 
 def test_preloading_torch_libraries_then_importing_torch_works():
