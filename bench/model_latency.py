@@ -9,9 +9,10 @@ before this work) exactly as it was, with torch's default threads, and "now" run
 * the machine, torch's threads and wait policy, the load average (other work on the machine counts);
 * the demo region (bars 9-12 x 3 tracks, 10 steps, guidance 2) through ``infill()``, 1 and 4 variations,
   idle and next to one competing CPU-bound process (a ``while True`` loop): before vs now;
-* levers for 4 variations, each as a ratio to before and to now: dynamic int8 Linear layers, a window of
-  160 rows, 6 steps, guidance off (half the batch), torch.compile (``--compile``: compiling takes minutes
-  here); int8 and compile also report how often their first-step argmax equals fp32's;
+* levers for 4 variations, each alone on today's code, as ratios to fp32 and to before: dynamic int8
+  Linear layers (today's CPU default), a window of 160 rows, 6 steps, guidance off (half the batch),
+  torch.compile (``--compile``: compiling takes a minute or more here); int8 and compile also report how
+  often their first-step argmax equals fp32's (quality on validation regions: ``bench.lever_quality``);
 * a 16-bar melody -> band request (demo bars 1-16, every non-melody track, 4 variations);
 * a 4-bar infill of one track of a 100-track, 65,600-note song: total time against the sampler's own;
 * the longest pause of a 1 ms ticker thread while another thread loads the model (the editor's case);
@@ -154,7 +155,7 @@ from engine.diffusion import collate
 from engine.diffusion.base import guided_forward
 from engine.representation.encode import encode
 from engine.representation.masks import build_infill_problem
-m = load_default_model()
+m = load_default_model("cpu", "fp32")  # the levers one at a time, on the fp32 model
 score = demo_score()
 sel = Selection(8, 12, (0, 1, 2))
 reps = ARGS["repeats"]
@@ -181,10 +182,9 @@ def first_step_agreement(model):
         gap = max(gap, (r.max(-1).values - g.gather(-1, r.argmax(-1, keepdim=True))[:, 0]).abs().max().item())
     return float(np.mean(agree)), gap
 
-out = {"now": median_time(lambda: run(m), reps)}
-q = copy.copy(m)
-q.model = torch.ao.quantization.quantize_dynamic(copy.deepcopy(m.model), {torch.nn.Linear}, dtype=torch.qint8)
-out["int8 Linear"] = median_time(lambda: run(q), reps) + first_step_agreement(q)
+out = {"fp32": median_time(lambda: run(m), reps)}
+q = load_default_model("cpu")  # today's default on a CPU: int8 Linear layers (engine.model.quantize)
+out["int8 Linear (now)"] = median_time(lambda: run(q), reps) + first_step_agreement(q)
 import engine.infill as engine_infill
 build = engine_infill.build_infill_problem
 engine_infill.build_infill_problem = lambda enc, part, slots, max_rows, thin: build(enc, part, slots, 160, thin)
@@ -273,22 +273,23 @@ def compare_demo(before: Path, repeats: int) -> dict:
 
 
 def levers(repeats: int, compile_: bool, before_4: list[float] | None) -> None:
-    print("\n== levers, 4 variations of the demo region (now; ratio to now's default and to before, idle; the "
-          "CPU-time ratios hold up better than wall time when other work shares the machine) ==")
+    print("\n== levers, 4 variations of the demo region, each alone on today's code (ratio to fp32 and to before, "
+          "idle; CPU-time ratios hold up better than wall time when other work shares the machine; quality: "
+          "python -m bench.lever_quality) ==")
     got = run_script(_LEVERS, REPO, {"repeats": repeats, "compile": compile_})
     if "error" in got:
         print("levers failed:", got["error"])
         return
-    base = got["now"][0]
+    base = got["fp32"][0]
     for name, vals in got.items():
         extra = ""
-        if name in ("int8 Linear", "torch.compile"):
+        if name in ("int8 Linear (now)", "torch.compile"):
             extra = f"  first-step argmax = fp32's on {vals[2]:.1%} of cells, max |dlogp| {vals[3]:.3f}"
         if name == "torch.compile":
             extra += f", first call (compiling) {vals[4]:.0f} s"
         vs_before = f"{vals[0] / before_4[0]:5.2f}" if before_4 else "   ? "
         cpu_before = f"{vals[1] / before_4[1]:5.2f}" if before_4 else "   ? "
-        print(f"{name:<16} {vals[0]:7.3f} s (CPU {vals[1]:6.2f} s)  / now {vals[0] / base:5.2f} (CPU {vals[1] / got['now'][1]:5.2f})"
+        print(f"{name:<18} {vals[0]:7.3f} s (CPU {vals[1]:6.2f} s)  / fp32 {vals[0] / base:5.2f} (CPU {vals[1] / got['fp32'][1]:5.2f})"
               f"  / before {vs_before} (CPU {cpu_before}){extra}")
     if not compile_:
         print("torch.compile    not run (pass --compile; compiling the model takes minutes on 2 cores)")

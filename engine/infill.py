@@ -101,8 +101,9 @@ class InfillModel:
 
 def load_model(directory: str | os.PathLike, device: str = "auto", precision: str = "auto") -> InfillModel:
     """Load a checkpoint folder (model.safetensors + config.json) onto ``device`` (auto/cpu/cuda/mps,
-    engine.device; auto = the GPU when there is one). Raises CheckpointError, or DeviceError for a
-    device that is not present."""
+    engine.device; auto = the GPU when there is one) at ``precision`` (auto: fp16 autocast on CUDA,
+    int8 Linear layers on the CPU; fp32: neither). Raises CheckpointError, or DeviceError for a device
+    that is not present."""
     from engine.device import resolve_device
     from engine.diffusion import make_diffusion
     from engine.model.checkpoint import load_checkpoint, read_checkpoint_info
@@ -115,6 +116,14 @@ def load_model(directory: str | os.PathLike, device: str = "auto", precision: st
     choice = resolve_device(device, precision)
     model, cfg = load_checkpoint(path, choice.torch_device())
     model.eval()
+    if choice.int8:
+        from engine.model.quantize import quantize_linear_int8
+
+        quantized = quantize_linear_int8(model)
+        if quantized is None:  # no int8 kernels here: fp32
+            choice = replace(choice, int8=False, label=choice.label.replace(", int8", ""))
+        else:
+            model = quantized
     train = (read_checkpoint_info(path).get("metadata") or {}).get("train_config") or {}  # type: ignore[union-attr]
     thin = float(train.get("thin_context", 0.0)) > 0  # the training run thinned far context: infill so too
     return InfillModel(model, cfg, make_diffusion(cfg), str(path), thin, choice)

@@ -8,7 +8,7 @@ import torch
 
 from app.backends import EngineBackend
 from engine.cli import build_parser
-from engine.device import DeviceChoice, DeviceError, pick_device, resolve_device, use_half
+from engine.device import DeviceError, pick_device, resolve_device, use_half, use_int8
 from engine.infill import Selection, infill, load_model
 from engine.model.checkpoint import save_checkpoint
 from engine.threads import choose_threads, configure_torch_threads, prefer_passive_wait
@@ -31,16 +31,21 @@ def test_pick_device_refuses_what_is_not_there(asked, cuda, mps):
         pick_device(asked, cuda, mps)
 
 
-def test_half_precision_only_on_cuda():
+def test_half_precision_only_on_cuda_and_int8_only_on_cpu():
     assert use_half("cuda") and use_half("cuda", "fp16")
     assert not use_half("cuda", "fp32") and not use_half("cpu") and not use_half("mps") and not use_half("cpu", "fp16")
+    assert use_int8("cpu") and use_int8("cpu", "int8")
+    assert not use_int8("cpu", "fp32") and not use_int8("cuda") and not use_int8("mps") and not use_int8("cuda", "int8")
     with pytest.raises(DeviceError):
         use_half("cuda", "bf15")
+    with pytest.raises(DeviceError):
+        use_int8("cpu", "int4")
 
 
 def test_resolve_device_on_this_machine():
     choice = resolve_device("cpu")
-    assert choice == DeviceChoice("cpu", None, False, choice.label) and choice.label.startswith("CPU")
+    assert (choice.kind, choice.half, choice.int8) == ("cpu", False, True) and choice.label.startswith("CPU")
+    assert not resolve_device("cpu", "fp32").int8
     assert resolve_device("auto").kind == ("cuda" if torch.cuda.is_available() else choice.kind if not
                                            torch.backends.mps.is_available() else "mps")
     if not torch.cuda.is_available():
@@ -94,7 +99,7 @@ def _saved(tmp_path):
 
 def test_loaded_model_says_where_it_runs(tmp_path):
     path = _saved(tmp_path)
-    m = load_model(path, "cpu")
+    m = load_model(path, "cpu", "fp32")
     assert m.device.kind == "cpu" and next(m.model.parameters()).device.type == "cpu"
     backend = EngineBackend("cpu")
     assert backend.device_label == ""
@@ -106,6 +111,48 @@ def test_loaded_model_says_where_it_runs(tmp_path):
     assert backend._model is None and backend.device == "auto", "a new device reloads on the next request"
     with pytest.raises(ValueError):
         backend.set_device("gpu")
+
+
+def test_int8_model_on_cpu_keeps_the_bundled_models_predictions():
+    """The CPU default quantises the Linear layers; on the demo region its first-step log-probabilities of
+    fp32's choices stay within 0.1 nats on average in every column (measured 0.05; weights perturbed by
+    8 int8 steps give 0.70, so the check can fail), and infill returns the same structure."""
+    from engine.demo import demo_score
+    from engine.diffusion import collate
+    from engine.diffusion.base import guided_forward
+    from engine.infill import DEFAULT_MODEL_DIR
+    from engine.representation.encode import encode
+    from engine.representation.masks import build_infill_problem
+
+    q, f = load_model(DEFAULT_MODEL_DIR, "cpu"), load_model(DEFAULT_MODEL_DIR, "cpu", "fp32")
+    assert q.device.int8 and q.device.label.endswith("int8)") and not f.device.int8
+    assert any("quantized" in type(mod).__module__ for mod in q.model.modules())
+    score, sel = demo_score(), Selection(8, 12, (0, 1, 2))
+    problem = build_infill_problem(encode(score), sel, None, f.max_rows, f.thin_context)
+    batch = collate([problem.example], f.max_rows)
+    t = torch.full((1,), 1000.0)
+    noisy = load_model(DEFAULT_MODEL_DIR, "cpu", "fp32")
+    with torch.no_grad():
+        for p in noisy.model.parameters():
+            if p.dim() == 2:
+                p.add_(torch.randn_like(p) * p.abs().max() / 127 * 8)
+
+        def gap(model) -> float:
+            ref = guided_forward(f.model, batch.tokens, batch, t, 2.0).logits
+            got = guided_forward(model.model, batch.tokens, batch, t, 2.0).logits
+            gaps = []
+            for c in range(1, 4):
+                cells = batch.generate[..., c]
+                r, g = ref[c].log_softmax(-1)[cells], got[c].log_softmax(-1)[cells]
+                choice = r.argmax(-1, keepdim=True)
+                gaps.append((r.gather(-1, choice) - g.gather(-1, choice)).abs().mean().item())
+            return max(gaps)
+
+        int8_gap, noisy_gap = gap(q), gap(noisy)
+        assert int8_gap < 0.1
+        assert noisy_gap > 2 * int8_gap
+    out = infill(score, sel, n_variations=2, model=q, steps=2)
+    assert [len(s.tracks) for s in out] == [len(score.tracks)] * 2
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
