@@ -3,12 +3,13 @@
 torch runs its CPU kernels on an OpenMP pool whose threads spin while they wait for each other. When
 another CPU-bound process holds one of the cores, every parallel region waits for the thread that lost
 its core, and the spinning threads take the core from the one doing the work. Measured on the 2-core
-project machine (``python -m bench.model_latency``, 4 variations of the demo region, one competing
-``while True`` process, other work on the machine): 2 spinning threads 22.7 s, 1 thread 4.4 s; with
-``OMP_WAIT_POLICY=PASSIVE`` (threads sleep instead of spinning) 2 threads 3.1 s, 1 thread 5.1 s. So the
-engine asks OpenMP for passive waiting and keeps one intra-op thread per usable core; inter-op
-parallelism is unused by the sampler and gets one thread. The wait policy is read once, when torch's
-OpenMP runtime starts, so ``prefer_passive_wait`` must run before the first ``import torch``.
+project machine (``python -m bench.model_latency --repeats 3``, 4 variations of the demo region, other
+sessions' work on the machine, load average ~6.5), wall seconds without / with one competing
+``while True`` process: 2 spinning threads 5.1 / 9.5; 2 threads with ``OMP_WAIT_POLICY=PASSIVE`` (they
+sleep instead of spinning) 1.6 / 2.9; 1 passive thread 1.7 / 3.2. So the engine asks OpenMP for passive
+waiting and keeps one intra-op thread per usable core; inter-op parallelism is unused by the sampler
+and gets one thread. The wait policy is read once, when torch's OpenMP runtime starts, so
+``prefer_passive_wait`` must run before the first ``import torch``.
 """
 
 from __future__ import annotations
