@@ -18,8 +18,10 @@ from typing import Any, Protocol
 from app.document import InfillRequest, region_ticks
 from engine.analysis.categories import DEFAULT_PROGRAM
 from engine.analysis.grid import beat_grid
+from engine.device import DEVICE_CHOICES
 from engine.errors import StudioError
 from engine.score import Note, Score, Track
+from engine.threads import prefer_passive_wait, preload_torch_libraries
 
 ProgressFn = Callable[[int, int], None]
 CancelFn = Callable[[], bool]
@@ -50,9 +52,26 @@ class EngineBackend:
 
     name = "engine"
 
-    def __init__(self) -> None:
+    def __init__(self, device: str = "auto") -> None:
         self._model: Any = None
         self._lock = threading.Lock()
+        self.device = device  # the setting: auto, cpu, cuda or mps (engine.device.DEVICE_CHOICES)
+        prefer_passive_wait()  # before the worker thread imports torch (engine.threads)
+
+    @property
+    def device_label(self) -> str:
+        """Where the model runs, for the status bar ("GPU: NVIDIA ...", "CPU (2 threads)"); "" until loaded."""
+        model = self._model
+        return "" if model is None else str(model.device.label)
+
+    def set_device(self, device: str) -> None:
+        """Change the device setting; a loaded model is dropped and the next ``load`` (or infill) reloads it
+        there. Raises ValueError for a name that is not one of engine.device.DEVICE_CHOICES."""
+        if device not in DEVICE_CHOICES:
+            raise ValueError(f"unknown device {device!r}; choose one of {', '.join(DEVICE_CHOICES)}")
+        with self._lock:
+            if device != self.device:
+                self.device, self._model = device, None
 
     @staticmethod
     def _import_engine() -> Any:
@@ -74,11 +93,12 @@ class EngineBackend:
         with self._lock:
             if self._model is not None:
                 return
+            preload_torch_libraries()  # map torch with the GIL released: the window stays smooth (engine.threads)
             module = self._import_engine()
             loader = getattr(module, "load_default_model", None)
             if loader is None:
                 raise BackendUnavailable("engine.infill has no load_default_model(); the engine is incomplete.")
-            self._model = loader()
+            self._model = loader(self.device)
 
     def infill(self, request: InfillRequest, progress: ProgressFn | None, cancel: CancelFn | None) -> list[Score]:
         self.load()

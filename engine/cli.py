@@ -176,12 +176,14 @@ def _infill(args: argparse.Namespace) -> int:
     clash = [p for p in paths if p.exists() or p.resolve() == src.resolve()]
     if clash and not args.force:
         raise StudioError(f"{clash[0]} exists; choose another -o or add --force to overwrite")
-    model = load_model(args.model) if args.model else load_default_model()
+    model = load_model(args.model, args.device) if args.model else load_default_model(args.device)
     try:
         prompts = Prompts(tempo_class=args.tempo, instruments=tuple(dict.fromkeys(wanted + added)), density=args.density)
     except ValueError as exc:
         raise StudioError(str(exc)) from None
     selection = Selection(start, end, tracks, args.attributes, new_tracks)
+
+    print(f"model on {model.device.label}", file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
         print(f"\rsampling {done}/{total}", end="", file=sys.stderr, flush=True)
@@ -242,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--density", type=float, default=1.0, help="x the number of note slots estimated from the context")
     p.add_argument("--model", help="checkpoint folder (default: the bundled model)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
+                   help="where the model runs (default auto: the CUDA or Apple GPU when present, else the CPU)")
     p.add_argument("-o", "--output", help="output .mid (variations get -1, -2 ... suffixes)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(func=_infill)

@@ -3,33 +3,42 @@
 ``infill`` turns the selection into mask specs (``representation.masks``), samples them with the
 model's diffusion process and writes the result back (``representation.apply``), so everything outside
 the selected bars x tracks is left exactly as it was. Selections longer than the model's window are done
-in consecutive parts, each taking the bars generated before it as context. torch is imported lazily: the
-editor imports this module at start-up and loads the model in the background.
+in parts; parts whose windows do not read each other's bars are sampled together (``schedule_parts``),
+and a later part sees the bars generated before it. The model runs where ``load_model`` put it
+(engine.device: the GPU when there is one). torch is imported lazily: the editor imports this module at
+start-up and loads the model in the background (engine.threads keeps that load from stalling the window).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.analysis.categories import CATEGORY_INDEX
+from engine.analysis.categories import CATEGORY_INDEX, DEFAULT_PROGRAM
 from engine.analysis.tempo import TEMPO_CLASSES
+from engine.device import DeviceChoice
 from engine.errors import CheckpointError, RepresentationError
 from engine.representation.masks import (
     MAX_SLOTS,
     MIN_SLOTS,
     Selection,
     build_infill_problem,
+    context_bars,
     estimate_slots,
     resolve_selection,
     split_selection,
 )
+from engine.representation.part_limits import REGISTERS, PartLimits
 from engine.score import Score
+from engine.threads import prefer_passive_wait
+
+prefer_passive_wait()  # before anything imports torch: OpenMP reads its wait policy once (engine.threads)
 
 if TYPE_CHECKING:
     from engine.diffusion.base import Diffusion
@@ -52,6 +61,15 @@ class Prompts:
     tempo_class: str | None = None  # one of TEMPO_CLASSES; None = the song's own
     instruments: tuple[str, ...] = ()  # categories wanted in the region; () = the song's instruments
     density: float = 1.0  # x the note slots estimated from the context (more or fewer notes)
+    # Register of regenerated parts: "strict" (their own range around the region +-2 semitones; new
+    # parts: the instrument's usual range), "loose" (that or the instrument's range, the wider), "off".
+    register: str = "strict"
+    line: bool | None = None  # one note at a time: None = for parts that are one line around the region
+    kit: bool = True  # drums keep the pieces they play around the region
+
+    @property
+    def limits(self) -> PartLimits:
+        return PartLimits(self.register, self.kit, self.line)
 
     def __post_init__(self) -> None:
         if self.tempo_class is not None and self.tempo_class not in TEMPO_CLASSES:
@@ -61,6 +79,8 @@ class Prompts:
                 raise ValueError(f"unknown instrument category {c!r}")
         if not 0.1 <= self.density <= 4.0:
             raise ValueError(f"density must be between 0.1 and 4, got {self.density}")
+        if self.register not in REGISTERS:
+            raise ValueError(f"register must be one of {', '.join(REGISTERS)}, got {self.register!r}")
 
 
 @dataclass
@@ -72,7 +92,16 @@ class InfillModel:
     diffusion: Diffusion
     source: str = ""
     thin_context: bool = False  # trained with thinned far context: infill with it too (masks.build_problem)
+    device: DeviceChoice = field(default_factory=DeviceChoice)  # where the weights are; CPU by default
     writes_chords: bool = False  # trained with chord masks: can sample a region's chords (Selection.chords)
+
+    def autocast(self) -> AbstractContextManager[Any]:
+        """fp16 autocast on CUDA when ``device.half`` (engine.device), else nothing."""
+        import torch
+
+        if self.device.half:
+            return torch.autocast(device_type="cuda", dtype=torch.float16)
+        return nullcontext()
 
     @property
     def max_rows(self) -> int:
@@ -83,25 +112,40 @@ class InfillModel:
         return self.thin_context if asked is None else bool(asked)
 
 
-def load_model(directory: str | os.PathLike) -> InfillModel:
-    """Load a checkpoint folder (model.safetensors + config.json). Raises CheckpointError."""
+def load_model(directory: str | os.PathLike, device: str = "auto", precision: str = "auto") -> InfillModel:
+    """Load a checkpoint folder (model.safetensors + config.json) onto ``device`` (auto/cpu/cuda/mps,
+    engine.device; auto = the GPU when there is one) at ``precision`` (auto: fp16 autocast on CUDA,
+    int8 Linear layers on the CPU; fp32: neither). Raises CheckpointError, or DeviceError for a device
+    that is not present."""
+    from engine.device import resolve_device
     from engine.diffusion import make_diffusion
     from engine.model.checkpoint import load_checkpoint, read_checkpoint_info
+    from engine.threads import configure_torch_threads
 
     path = Path(directory)
     if not (path / "config.json").is_file():
         raise CheckpointError(f"no model found in {path} (expected config.json and model.safetensors)")
-    model, cfg = load_checkpoint(path)
+    configure_torch_threads()
+    choice = resolve_device(device, precision)
+    model, cfg = load_checkpoint(path, choice.torch_device())
     model.eval()
+    if choice.int8:
+        from engine.model.quantize import quantize_linear_int8
+
+        quantized = quantize_linear_int8(model)
+        if quantized is None:  # no int8 kernels here: fp32
+            choice = replace(choice, int8=False, label=choice.label.replace(", int8", ""))
+        else:
+            model = quantized
     train = (read_checkpoint_info(path).get("metadata") or {}).get("train_config") or {}  # type: ignore[union-attr]
     thin = float(train.get("thin_context", 0.0)) > 0  # the training run thinned far context: infill so too
-    writes_chords = float(train.get("chord_masks", 0.0)) > 0
-    return InfillModel(model, cfg, make_diffusion(cfg), str(path), thin, writes_chords)
+    writes_chords = float(train.get("chord_masks", 0.0)) > 0  # trained to write chords (Selection.chords)
+    return InfillModel(model, cfg, make_diffusion(cfg), str(path), thin, device=choice, writes_chords=writes_chords)
 
 
-def load_default_model() -> InfillModel:
-    """The bundled model (``resources/models/default``), or $POPDIFFUSEQ_MODEL if set."""
-    return load_model(os.environ.get("POPDIFFUSEQ_MODEL", DEFAULT_MODEL_DIR))
+def load_default_model(device: str = "auto", precision: str = "auto") -> InfillModel:
+    """The bundled model (``resources/models/default``), or $POPDIFFUSEQ_MODEL if set, on ``device``."""
+    return load_model(os.environ.get("POPDIFFUSEQ_MODEL", DEFAULT_MODEL_DIR), device, precision)
 
 
 def _slots(encoding: Any, selection: Selection, density: float) -> dict[int, int] | None:
@@ -139,6 +183,30 @@ def _chord_choice(score: Score, encoding: Any, selection: Selection, model: Infi
     return selection
 
 
+def _conflict(a: Selection, a_window: tuple[int, int], b: Selection, b_window: tuple[int, int]) -> bool:
+    """Parts that must not be sampled together: one's window reads bars the other regenerates."""
+    return (a_window[0] < b.end_bar and b.start_bar < a_window[1]) or (b_window[0] < a.end_bar and a.start_bar < b_window[1])
+
+
+def schedule_parts(parts: list[Selection], windows: list[tuple[int, int]], adds_tracks: bool = False) -> list[list[int]]:
+    """Rounds of part indices to sample together: a part joins the first round holding no part it
+    conflicts with (``_conflict``), so parts 0, 2, 4 ... of a long selection run in one batch and 1, 3 ...
+    in the next, each seeing generated music on both sides. With ``adds_tracks`` part 0 creates the new
+    tracks, so it runs alone and first. Windows are grid bars [first, end) per part."""
+    rounds: list[list[int]] = []
+    for k in range(len(parts)):
+        if adds_tracks and k == 0:
+            rounds.append([0])
+            continue
+        for r in rounds[1 if adds_tracks else 0:]:
+            if not any(_conflict(parts[k], windows[k], parts[j], windows[j]) for j in r):
+                r.append(k)
+                break
+        else:
+            rounds.append([k])
+    return rounds
+
+
 def infill(
     score: Score,
     selection: Selection,
@@ -155,16 +223,23 @@ def infill(
 ) -> list[Score]:
     """``n_variations`` new versions of ``score`` in which only ``selection`` was regenerated.
 
-    Deterministic for a given ``seed``. ``progress(done, total)`` is called after every model step;
-    ``cancel()`` returning True stops the work and raises ``engine.diffusion.SamplingCancelled``.
+    Deterministic for a given ``seed`` (and device). ``progress(done, total)`` is called after every
+    model step; ``cancel()`` returning True stops the work and raises ``engine.diffusion.SamplingCancelled``.
     The input score is never modified. ``thin_context`` (None: as the model was trained) lets the window
     reach further into the regenerated parts by dropping the other parts of far bars (masks.build_problem).
+
+    Per request, not per part: the beat grid, track categories, chords and slot counts are computed
+    once; a selection longer than a window is split into parts, parts whose windows do not read each
+    other's bars are sampled in one batch (``schedule_parts``), and each later part encodes only the
+    bars its window can reach (``masks.context_bars``) of the song as the earlier parts left it.
     """
     import torch
 
-    from engine.diffusion.batch import collate, split_tokens
+    from engine.analysis.grid import beat_grid
+    from engine.diffusion.batch import collate, split_tokens, with_pitch_limits
     from engine.representation.apply import apply_infill
-    from engine.representation.encode import encode
+    from engine.representation.encode import encode, score_categories, score_chords
+    from engine.representation.part_limits import pitch_allowed
 
     if n_variations < 1:
         raise ValueError("n_variations must be at least 1")
@@ -173,31 +248,86 @@ def infill(
     prompts = prompts or Prompts()
     model = model or load_default_model()
     thin = model.uses_thin_context(thin_context)
-    encoding = encode(score)
+    grid = beat_grid(score)
+    categories = score_categories(score)
+    chords = score_chords(score, grid)
+    encoding = encode(score, grid=grid, categories=categories, chords=chords)
     if selection.end_bar > encoding.end_bar or selection.start_bar < 0 or selection.start_bar >= selection.end_bar:
         raise RepresentationError(f"bars {selection.start_bar + 1}-{selection.end_bar} are outside the song's {encoding.end_bar} bars")
     selection = _chord_choice(score, encoding, selection, model)
-    parts = split_selection(encoding, selection, _slots(encoding, selection, prompts.density), model.max_rows)
-    total = steps * len(parts)
-    generator = torch.Generator().manual_seed(int(seed))
+    limits = prompts.limits
+    programs = [int(t.program) for t in score.tracks] + [DEFAULT_PROGRAM[c] for c in selection.new_tracks]
+    # Chords first, then the parts: when the model writes the region's chords with new or regenerated
+    # parts, it samples them alone (conditioned on the melody and the chords around), and the parts are
+    # then generated on those chords, as on chords the user entered.
+    stages = [selection]
+    if selection.chords and selection.attributes == "all" and (selection.tracks != () or selection.new_tracks):
+        stages = [replace(selection, tracks=(), new_tracks=(), locked_notes=frozenset()), replace(selection, chords=False)]
+    plans = []
+    for stage in stages:
+        slots = _slots(encoding, stage, prompts.density)
+        parts = split_selection(encoding, stage, slots, model.max_rows)
+        reach = [context_bars(encoding, part, model.max_rows, thin) for part in parts]
+        plans.append((stage, slots, parts, reach, schedule_parts(parts, reach, bool(stage.new_tracks))))
+    all_categories = tuple(categories) + tuple(selection.new_tracks)
+    total = steps * sum(len(plan[4]) for plan in plans)
+    device = model.device.torch_device()
+    generator = torch.Generator(device=device).manual_seed(int(seed))
     results = [score.copy() for _ in range(n_variations)]
-    for k, part in enumerate(parts):
-        problems = []
-        for v in range(n_variations):
-            enc = encoding if k == 0 else encode(results[v])
-            problem = build_infill_problem(enc, part, _slots(enc, part, prompts.density), model.max_rows, thin)
-            problem.example = _with_prompt(problem.example, prompts, selection.new_tracks)
-            problems.append(problem)
-        batch = collate([p.example for p in problems], model.max_rows)
+    done_rounds = 0
+    for n_stage, (stage, slots, parts, reach, rounds) in enumerate(plans):
+        for r, members in enumerate(rounds):
+            problems = []
+            limit_masks = []
+            for k in members:
+                part = parts[k]
+                for v in range(n_variations):
+                    if r == 0 and n_stage == 0:
+                        enc = encoding
+                    else:
+                        cats = all_categories[: len(results[v].tracks)]
+                        bars = reach[k] if r > 0 else None
+                        enc = encode(results[v], bars, grid=grid, categories=cats, chords=results[v].chords or chords)
+                    problem = build_infill_problem(enc, part, slots, model.max_rows, thin)
+                    problem.example = _with_prompt(problem.example, prompts, selection.new_tracks)
+                    problems.append(problem)
+                    limit_masks.append(pitch_allowed(enc, problem, limits, programs) if stage.attributes != "rhythm" else None)
+            batch = with_pitch_limits(collate([p.example for p in problems], model.max_rows), limit_masks).to(device)
 
-        def step_progress(done: int, _total: int, offset: int = k * steps) -> None:
-            if progress is not None:
-                progress(offset + done, total)
+            def step_progress(done: int, _total: int, offset: int = (done_rounds + r) * steps) -> None:
+                if progress is not None:
+                    progress(offset + done, total)
 
-        tokens = model.diffusion.sample(
-            model.model, batch, steps=steps, guidance=guidance, temperature=temperature,
-            generator=generator, progress=step_progress, cancel=cancel,
-        )
-        for v, (problem, rows) in enumerate(zip(problems, split_tokens(tokens, batch), strict=True)):
-            results[v] = apply_infill(results[v], problem, rows)
+            with model.autocast():
+                tokens = model.diffusion.sample(
+                    model.model, batch, steps=steps, guidance=guidance, temperature=temperature,
+                    generator=generator, progress=step_progress, cancel=cancel,
+                )
+            for i, (problem, rows) in enumerate(zip(problems, split_tokens(tokens, batch), strict=True)):
+                v = i % n_variations  # problems are [part a: v0 v1 ..., part b: v0 v1 ...]
+                results[v] = apply_infill(results[v], problem, rows)
+        done_rounds += len(rounds)
+    if selection.attributes != "rhythm":
+        results = [_one_line_parts(score, out, selection, grid, categories, limits) for out in results]
     return results
+
+
+def _one_line_parts(score: Score, out: Score, selection: Selection, grid: Any, categories: Any, limits: Any) -> Score:
+    """Regenerated parts that play one line around the region stay one line in it (part_limits)."""
+    from engine.representation.part_limits import is_line, line_up_region
+
+    if limits.line is False:
+        return out
+    t0 = int(grid.position_to_tick(int(grid.bar_starts[selection.start_bar])))
+    t1 = int(grid.position_to_tick(int(grid.bar_starts[selection.end_bar])))
+    tracks = range(len(score.tracks)) if selection.tracks is None else selection.tracks
+    for t in tracks:
+        if score.tracks[t].is_drum or categories[t] == "DRUMS":
+            continue
+        ctx = [n for n in score.tracks[t].notes if not t0 <= n.start < t1]
+        if limits.line is None and not is_line(np.asarray([n.start for n in ctx]), np.asarray([n.end for n in ctx])):
+            continue
+        notes, dropped = line_up_region(out.tracks[t].notes, t0, t1, keep_high=categories[t] != "BASS")
+        if dropped or notes != out.tracks[t].notes:
+            out.tracks[t] = replace(out.tracks[t], notes=notes)
+    return out

@@ -254,3 +254,31 @@ def test_block_rank_counts_rows_within_each_bar_and_track() -> None:
     track = torch.tensor([[0, 1, 1, 1, 2, 2, 0, 1, 1]])
     bar = torch.tensor([[0, 0, 0, 0, 0, 0, 1, 1, 1]])
     assert block_rank(track, bar).tolist() == [[0, 0, 1, 2, 0, 1, 0, 0, 1]]
+
+
+def test_encoder_layers_compute_what_transformers_bert_layers_compute():
+    """The plain-torch BERT layers (engine.model.attention) against transformers' BertLayer with the same
+    weights and the same long-axis mask: same parameter names, same outputs."""
+    transformers_bert = pytest.importorskip("transformers.models.bert.modeling_bert")
+    from transformers import BertConfig
+
+    from engine.model.attention import EncoderLayer, long_axis_mask
+
+    cfg = ModelConfig.tiny()
+    bc = BertConfig(hidden_size=cfg.d_model, num_hidden_layers=1, num_attention_heads=cfg.n_heads,
+                    intermediate_size=cfg.ffn, hidden_act="gelu", hidden_dropout_prob=0.0,
+                    attention_probs_dropout_prob=0.0)
+    theirs = transformers_bert.BertLayer(bc).eval()
+    ours = EncoderLayer(cfg).eval()
+    assert list(theirs.state_dict()) == list(ours.state_dict())
+    ours.load_state_dict(theirs.state_dict())
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 30, cfg.d_model, generator=g)
+    track, bar = torch.randint(0, 4, (2, 30), generator=g), torch.arange(30).repeat(2, 1) // 8
+    mask = long_axis_mask(track, bar, torch.ones(2, 30, dtype=torch.bool), cfg)
+    with torch.no_grad():
+        got = ours(x, mask)
+        want = theirs(x, attention_mask=torch.zeros_like(mask, dtype=x.dtype).masked_fill(~mask, float("-inf")))
+        want = want[0] if isinstance(want, tuple) else want
+        assert torch.allclose(got, want, atol=1e-5)
+        assert not torch.allclose(ours(x, torch.ones_like(mask)), want, atol=1e-3), "the mask must matter"

@@ -20,10 +20,10 @@ import torch.nn.functional as F
 from engine.diffusion.base import (
     Cancel,
     Diffusion,
+    GuidedModel,
     Progress,
     check_cancel,
     drop_prompt,
-    guided_forward,
     inference,
 )
 from engine.diffusion.batch import SABatch
@@ -87,9 +87,10 @@ class AbsorbingDiffusion(Diffusion):
         tokens = batch.tokens.masked_fill(gen, MASK)
         n_gen = gen.flatten(1).sum(1)
         with inference(model):
+            call = GuidedModel(model, batch, guidance)
             for s in range(steps):
                 check_cancel(cancel)
-                out = guided_forward(model, tokens, batch, masked_fraction(masked, gen), guidance)
+                out = call(tokens, masked_fraction(masked, gen))
                 logits = constrain(out.logits, batch, tokens, masked)
                 sampled, logp = self._draw(logits, masked, temperature, generator)
                 keep = torch.floor(n_gen * math.cos(math.pi / 2 * (s + 1) / steps)).long()

@@ -43,31 +43,49 @@ def drop_prompt(batch: SABatch, p: float, generator: torch.Generator | None = No
     )
 
 
+class GuidedModel:
+    """The model calls of one sampling run, with classifier-free guidance when ``guidance`` != 1.
+
+    The conditional and unconditional halves share one batch. Everything but the cells and the time is
+    fixed during a run, so the doubled batch and the layout's structure (``SAModel.structure``: attention
+    masks, block ranks, aligned-row indices) are built once here instead of at every step."""
+
+    def __init__(self, model: SAModel, batch: SABatch, guidance: float) -> None:
+        self.model, self.guidance, self.size = model, guidance, batch.size
+        self.double = guidance != 1.0
+        u = batch.without_prompt()
+        twice = (lambda a, b: torch.cat([a, b])) if self.double else (lambda a, _b: a)
+        self.given = twice(batch.given, batch.given)
+        self.track_id = twice(batch.track_id, batch.track_id)
+        self.bar_index = twice(batch.bar_index, batch.bar_index)
+        self.valid = twice(batch.valid, batch.valid)
+        self.tempo = twice(batch.tempo, u.tempo)
+        self.instruments = twice(batch.instruments, u.instruments)
+        self.structure = model.structure(self.track_id, self.bar_index, self.valid)
+
+    def __call__(self, cells: torch.Tensor, t: torch.Tensor, known: torch.Tensor | None = None) -> SAOutput:
+        """cells [B, R, 4] ids or [B, R, 4, e] vectors, t [B] -> the (guided) output for the B examples."""
+        if self.double:
+            cells, t = torch.cat([cells, cells]), torch.cat([t, t])
+            known = None if known is None else torch.cat([known, known])
+        out = self.model(cells, self.given, self.track_id, self.bar_index, self.valid, self.tempo,
+                         self.instruments, t, known, self.structure)
+        if not self.double:
+            return out
+        B = self.size
+        hidden = guide(out.hidden[:B], out.hidden[B:], self.guidance)
+        logits = [guide(lg[:B], lg[B:], self.guidance) for lg in out.logits]
+        return SAOutput(hidden, logits)
+
+
 def guided_forward(
     model: SAModel, cells: torch.Tensor, batch: SABatch, t: torch.Tensor, guidance: float,
     known: torch.Tensor | None = None,
 ) -> SAOutput:
     """One model call; with guidance != 1 the conditional and unconditional halves share one batch.
-    ``known``: token ids of the known cells when ``cells`` are vectors (see SAModel.forward)."""
-    if guidance == 1.0:
-        return model(cells, batch.given, batch.track_id, batch.bar_index, batch.valid,
-                     batch.tempo, batch.instruments, t, known)
-    u = batch.without_prompt()
-    out = model(
-        torch.cat([cells, cells]),
-        torch.cat([batch.given, batch.given]),
-        torch.cat([batch.track_id, batch.track_id]),
-        torch.cat([batch.bar_index, batch.bar_index]),
-        torch.cat([batch.valid, batch.valid]),
-        torch.cat([batch.tempo, u.tempo]),
-        torch.cat([batch.instruments, u.instruments]),
-        torch.cat([t, t]),
-        None if known is None else torch.cat([known, known]),
-    )
-    B = batch.size
-    hidden = guide(out.hidden[:B], out.hidden[B:], guidance)
-    logits = [guide(lg[:B], lg[B:], guidance) for lg in out.logits]
-    return SAOutput(hidden, logits)
+    ``known``: token ids of the known cells when ``cells`` are vectors (see SAModel.forward). Samplers
+    making many calls on one batch use ``GuidedModel`` to build the fixed parts once."""
+    return GuidedModel(model, batch, guidance)(cells, t, known)
 
 
 class Diffusion:

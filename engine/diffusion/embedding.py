@@ -24,10 +24,10 @@ import torch.nn.functional as F
 from engine.diffusion.base import (
     Cancel,
     Diffusion,
+    GuidedModel,
     Progress,
     check_cancel,
     drop_prompt,
-    guided_forward,
     inference,
 )
 from engine.diffusion.batch import SABatch, known_cells
@@ -169,11 +169,12 @@ class EmbeddingDiffusion(Diffusion):
             noise = torch.randn(clean.shape, generator=generator, device=clean.device) * temperature
             x = torch.where(gen, noise, clean)
             prev_x0, prev_lam = None, 0.0
+            call = GuidedModel(model, batch, guidance)
             for i in range(steps):
                 check_cancel(cancel)
                 s, t = ts[i], ts[i + 1]
                 n = torch.full((batch.size,), s, device=x.device)
-                x0 = guided_forward(model, x, batch, self.model_time(n), guidance, known).hidden
+                x0 = call(x, self.model_time(n), known).hidden
                 h = self.lam[t] - self.lam[s]
                 phi = math.expm1(-h)  # e^{-h} - 1
                 x_next = (self.sigma[t] / self.sigma[s]) * x - (self.alpha[t] * phi) * x0

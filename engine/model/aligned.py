@@ -32,15 +32,13 @@ ALIGNED_OFFSETS: tuple[int, ...] = (-4, -2, -1, 1, 2, 4)  # bars before (-) and 
 ALIGNED_COLUMNS: tuple[int, ...] = (COL_ONSET, COL_PITCH, COL_DURATION)
 
 
-def aligned_rows(known: torch.Tensor, track_id: torch.Tensor, bar_index: torch.Tensor,
-                 valid: torch.Tensor) -> torch.Tensor:
-    """long [B, R, len(ALIGNED_OFFSETS), len(ALIGNED_COLUMNS)]: token ids of the same-rank row of the same
-    track ``offset`` bars away (see the module docstring for PAD and MASK)."""
-    B, R, _ = known.shape
-    dev = known.device
+def aligned_plan(track_id: torch.Tensor, bar_index: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """What ``aligned_rows`` reads, from the layout alone: (row index [B, R, O] of the same-rank row
+    ``offset`` bars away, fill [B, R, O] = -1 where that row exists, else the PAD or MASK it gets).
+
+    The layout does not change while a request is sampled, so samplers compute this once (the [B, R, R]
+    comparisons are most of the cost) and ``gather_aligned`` reads the current tokens each step."""
     rank = block_rank(track_id, bar_index)
-    cols = torch.tensor(ALIGNED_COLUMNS, device=dev)
-    content = known.index_select(2, cols)  # [B, R, C]
     big = torch.iinfo(bar_index.dtype).max
     first = torch.where(valid, bar_index, torch.full_like(bar_index, big)).min(1).values  # [B]
     last = torch.where(valid, bar_index, torch.full_like(bar_index, -1)).max(1).values
@@ -48,14 +46,31 @@ def aligned_rows(known: torch.Tensor, track_id: torch.Tensor, bar_index: torch.T
     same = (track_id[:, :, None] == track_id[:, None, :]) & (rank[:, :, None] == rank[:, None, :])
     same &= is_part[:, :, None] & is_part[:, None, :]  # [B, i, j]
     gap = bar_index[:, None, :] - bar_index[:, :, None]  # bar of j minus bar of i
-    out = []
+    index, fills = [], []
     for off in ALIGNED_OFFSETS:
         match = same & (gap == off)
         has = match.any(-1)  # [B, R]
-        j = match.to(torch.int8).argmax(-1)  # the one matching row (0 where none)
-        got = content.gather(1, j[..., None].expand(B, R, len(ALIGNED_COLUMNS)))
+        index.append(match.to(torch.int8).argmax(-1))  # the one matching row (0 where none)
         target = bar_index + off
         inside = (target >= first[:, None]) & (target <= last[:, None]) & is_part
         fill = torch.where(inside, torch.full_like(target, PAD), torch.full_like(target, MASK))
-        out.append(torch.where(has[..., None], got, fill[..., None].expand_as(got)))
-    return torch.stack(out, dim=2)
+        fills.append(torch.where(has, torch.full_like(fill, -1), fill))
+    return torch.stack(index, dim=2), torch.stack(fills, dim=2)
+
+
+def gather_aligned(known: torch.Tensor, plan: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """long [B, R, O, len(ALIGNED_COLUMNS)]: ``aligned_rows`` from a precomputed ``aligned_plan``."""
+    index, fill = plan
+    B, R, n_off = index.shape
+    cols = torch.tensor(ALIGNED_COLUMNS, device=known.device)
+    content = known.index_select(2, cols)  # [B, R, C]
+    got = content.gather(1, index.reshape(B, R * n_off, 1).expand(B, R * n_off, len(ALIGNED_COLUMNS)))
+    got = got.view(B, R, n_off, len(ALIGNED_COLUMNS))
+    return torch.where((fill < 0)[..., None], got, fill[..., None].expand_as(got))
+
+
+def aligned_rows(known: torch.Tensor, track_id: torch.Tensor, bar_index: torch.Tensor,
+                 valid: torch.Tensor) -> torch.Tensor:
+    """long [B, R, len(ALIGNED_OFFSETS), len(ALIGNED_COLUMNS)]: token ids of the same-rank row of the same
+    track ``offset`` bars away (see the module docstring for PAD and MASK)."""
+    return gather_aligned(known, aligned_plan(track_id, bar_index, valid))

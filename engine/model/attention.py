@@ -11,6 +11,11 @@ a flat sequence). With an explicit row layout the useful restrictions are musica
 All heads share one projection (BERT's query/key/value) and one SDPA call: the groups differ only in the
 boolean mask of their heads. Every row may attend to itself, so no row is fully masked (no NaNs); valid
 rows never attend to padded ones, and padded rows attend only to themselves.
+
+The layers are BERT's post-LayerNorm layers (Devlin et al. 2019; the layout and parameter names of
+``transformers``' BertLayer, so checkpoints written when the encoder was built from transformers load
+unchanged) written out in plain torch: importing transformers' BERT pulled in about a thousand modules
+(2.4 s) and held the GIL for up to 200 ms at a time while the editor loaded the model in the background.
 """
 
 from __future__ import annotations
@@ -18,8 +23,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import BertConfig
-from transformers.models.bert.modeling_bert import BertEncoder, BertSelfAttention
 
 from engine.model.config import ModelConfig
 
@@ -38,49 +41,103 @@ def long_axis_mask(
     return torch.cat([m[:, None].expand(-1, n, -1, -1) for m, n in groups if n], dim=1)
 
 
-class LongAxisSelfAttention(BertSelfAttention):
-    """BERT's self-attention (same query/key/value parameters) with a per-head boolean mask and SDPA."""
+LAYER_NORM_EPS = 1e-12  # BERT's
 
-    def forward(  # type: ignore[override]
-        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None, **kwargs: object
-    ) -> tuple[torch.Tensor, None]:
+
+class LongAxisSelfAttention(nn.Module):
+    """BERT's self-attention (query/key/value projections) with a per-head boolean mask and SDPA."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        d = cfg.d_model
+        self.num_attention_heads = cfg.n_heads
+        self.attention_head_size = d // cfg.n_heads
+        self.all_head_size = d
+        self.query, self.key, self.value = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """[B, R, d] and a mask [B, H, R, R], bool (True = may attend) or additive float -> [B, R, d]."""
         B, R, _ = hidden_states.shape
         q, k, v = (
             proj(hidden_states).view(B, R, self.num_attention_heads, self.attention_head_size).transpose(1, 2)
             for proj in (self.query, self.key, self.value)
         )
         p = self.dropout.p if self.training else 0.0
+        if attention_mask is not None and attention_mask.is_floating_point() and attention_mask.dtype != q.dtype:
+            attention_mask = attention_mask.to(q.dtype)  # fp16 autocast on CUDA
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_mask, dropout_p=p)
-        return y.transpose(1, 2).reshape(B, R, self.all_head_size), None
+        return y.transpose(1, 2).reshape(B, R, self.all_head_size)
 
 
-def bert_config(cfg: ModelConfig) -> BertConfig:
-    return BertConfig(
-        hidden_size=cfg.d_model,
-        num_hidden_layers=cfg.n_layers,
-        num_attention_heads=cfg.n_heads,
-        intermediate_size=cfg.ffn,
-        hidden_act="gelu",
-        hidden_dropout_prob=cfg.dropout,
-        attention_probs_dropout_prob=cfg.dropout,
-        max_position_embeddings=cfg.max_rows,
-        vocab_size=1,  # unused: our embedding is SAEmbedding
-    )
+class _Residual(nn.Module):
+    """dense -> dropout -> LayerNorm(x + residual): BERT's BertSelfOutput / BertOutput."""
+
+    def __init__(self, d_in: int, d_out: int, dropout: float) -> None:
+        super().__init__()
+        self.dense = nn.Linear(d_in, d_out)
+        self.LayerNorm = nn.LayerNorm(d_out, eps=LAYER_NORM_EPS)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        return self.LayerNorm(self.dropout(self.dense(x)) + residual)
+
+
+class _Attention(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.self = LongAxisSelfAttention(cfg)
+        self.output = _Residual(cfg.d_model, cfg.d_model, cfg.dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.output(self.self(x, mask), x)
+
+
+class _Intermediate(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(cfg.d_model, cfg.ffn)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.gelu(self.dense(x))  # BERT's "gelu": the exact erf form
+
+
+class EncoderLayer(nn.Module):
+    """One BERT layer: long-axis self-attention, then the feed-forward block, each with residual + LayerNorm."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.attention = _Attention(cfg)
+        self.intermediate = _Intermediate(cfg)
+        self.output = _Residual(cfg.ffn, cfg.d_model, cfg.dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = self.attention(x, mask)
+        return self.output(self.intermediate(h), h)
+
+
+class _Stack(nn.Module):
+    """Holds the layers as ``layer.<i>`` (transformers' BertEncoder names, so old checkpoints load)."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.layer = nn.ModuleList([EncoderLayer(cfg) for _ in range(cfg.n_layers)])
 
 
 class LongAxisEncoder(nn.Module):
-    """A stack of transformers' ``BertLayer``s whose self-attention is the long-axis attention above."""
+    """A stack of BERT layers whose self-attention is the long-axis attention above."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        bc = bert_config(cfg)
-        self.bert = BertEncoder(bc)
-        for layer in self.bert.layer:
-            layer.attention.self = LongAxisSelfAttention(bc)
+        self.bert = _Stack(cfg)
 
     def forward(
-        self, x: torch.Tensor, track_id: torch.Tensor, bar_index: torch.Tensor, valid: torch.Tensor
+        self, x: torch.Tensor, track_id: torch.Tensor, bar_index: torch.Tensor, valid: torch.Tensor,
+        mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        mask = long_axis_mask(track_id, bar_index, valid, self.cfg)
-        return self.bert(x, attention_mask=mask).last_hidden_state
+        """x [B, R, d] -> [B, R, d]; ``mask``: ``long_axis_mask`` of the layout if computed beforehand."""
+        mask = long_axis_mask(track_id, bar_index, valid, self.cfg) if mask is None else mask
+        for layer in self.bert.layer:
+            x = layer(x, mask)
+        return x

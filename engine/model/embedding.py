@@ -93,10 +93,12 @@ class SAEmbedding(nn.Module):
         chord: torch.Tensor | None = None,
         rhythm: torch.Tensor | None = None,
         aligned: torch.Tensor | None = None,
+        rank: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """cells [B, R, 4, e], given [B, R, 4] bool, track_id and bar_index [B, R], t [B] float,
         prompt [B, d], chord [B, R, 12] (with ``chord_context``), rhythm [B, R, O, P] (with
-        ``rhythm_context``), aligned [B, R, O, 3] token ids (with ``copy_context``) -> [B, R, d]."""
+        ``rhythm_context``), aligned [B, R, O, 3] token ids (with ``copy_context``), rank [B, R] the
+        rows' ``block_rank`` when computed beforehand -> [B, R, d]."""
         B, R = cells.shape[:2]
         if R > self.cfg.max_rows:
             raise ValueError(f"{R} rows exceed the model's max_rows {self.cfg.max_rows}")
@@ -109,7 +111,7 @@ class SAEmbedding(nn.Module):
             x = self.combine((cells + self.column).sum(dim=-2))
         bits = (given.long() << torch.arange(N_COLUMNS, device=given.device)).sum(-1)
         x = x + self.row_pos(torch.arange(R, device=cells.device))[None]
-        x = x + self.bar(bar_index) + self.block_rank(block_rank(track_id, bar_index)) + self.given_pattern(bits)
+        x = x + self.bar(bar_index) + self.block_rank(block_rank(track_id, bar_index) if rank is None else rank) + self.given_pattern(bits)
         if self.cfg.chord_context:
             if chord is None:
                 raise ValueError("a chord_context model needs the sounding chord of every row")

@@ -13,7 +13,7 @@ changes ``[CHORD, pos_p, chord, change]`` by position, then one block per track 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -135,6 +135,23 @@ def score_categories(score: Score) -> tuple[str, ...]:
     return tuple(assign_categories(score))
 
 
+def score_chords(score: Score, grid: BeatGrid) -> list[ChordLabel]:
+    """The chords ``encode`` uses for ``score``: its labels, else detected ones (empty without a detector).
+
+    ``infill`` takes them once per request and passes them to every window it encodes."""
+    return _score_chords(score, grid)[0]
+
+
+def _notes_near(score: Score, grid: BeatGrid, first_bar: int, end_bar: int) -> Score:
+    """``score`` with only the notes starting within one bar of grid bars [first_bar, end_bar): the notes
+    that can quantise into those bars (rounding moves an onset by at most half a 32nd), so quantising this
+    view and keeping the bars' onsets gives what quantising the whole song gives, at the window's cost."""
+    lo = float(grid.position_to_tick(grid.bar_starts[first_bar - 1])) if first_bar >= 2 else float("-inf")
+    hi = float(grid.position_to_tick(grid.bar_starts[end_bar + 1])) if end_bar + 1 < grid.n_bars else float("inf")
+    tracks = [replace(t, notes=[n for n in t.notes if lo <= n.start < hi]) for t in score.tracks]
+    return replace(score, tracks=tracks)
+
+
 def _score_chords(score: Score, grid: BeatGrid) -> tuple[list[ChordLabel], str]:
     if score.chords:
         return list(score.chords), "score"
@@ -209,7 +226,8 @@ def encode(
     else:
         report.chord_source = "given"
 
-    qnotes, report.quantise = quantise_notes(score, grid)
+    near = score if bars is None else _notes_near(score, grid, first_bar, end_bar)
+    qnotes, report.quantise = quantise_notes(near, grid)
     seg_start, seg_bar = sa_bars(grid, first_bar, end_bar)
     seg_end = np.append(seg_start[1:], grid.bar_starts[end_bar])
     report.n_bars_split = int(np.count_nonzero(np.bincount(seg_bar - first_bar) > 1))

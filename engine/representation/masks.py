@@ -363,6 +363,32 @@ def build_infill_problem(
                          thin_beyond=THIN_NEAR_BARS if thin_context else None)
 
 
+def context_bars(
+    encoding: SAEncoding, selection: Selection, max_rows: int = 256, thin_context: bool = False,
+) -> tuple[int, int]:
+    """Grid bars [first, end) that hold every window ``build_infill_problem`` can choose for ``selection``
+    on any song equal to the encoded one except in the selected tracks' notes (the earlier parts of one
+    request change only those), so ``encode(song, bars=...)`` of just these bars gives the same problem.
+
+    A window holds at most ``max_rows`` rows, and each bar holds at least its chord/bar rows plus, unless
+    thinned away, the rows of the tracks not selected; the bars are those whose lower bounds, summed
+    from the selection outwards, still fit."""
+    tracks = tuple(range(encoding.n_tracks)) if selection.tracks is None else selection.tracks  # new ones have no rows
+    n = encoding.end_bar - encoding.first_bar
+    bar = encoding.bar_of_row - encoding.first_bar
+    always = np.bincount(bar[encoding.track_of_row < 0], minlength=n)
+    others = np.bincount(bar[(encoding.track_of_row >= 0) & ~np.isin(encoding.track_of_row, tracks)], minlength=n)
+    s, e = selection.start_bar - encoding.first_bar, selection.end_bar - encoding.first_bar
+    far = _far_bars(n, s, e, THIN_NEAR_BARS) if thin_context else np.zeros(n, dtype=bool)
+    low = always + np.where(far, 0, others)
+    inside = int(low[s:e].sum())
+    left = np.cumsum(low[:s][::-1])  # rows of bars s-1, s-2, ... added one by one
+    right = np.cumsum(low[e:])
+    first = s - int(np.count_nonzero(inside + left <= max_rows))
+    end = e + int(np.count_nonzero(inside + right <= max_rows))
+    return first + encoding.first_bar, end + encoding.first_bar
+
+
 def split_selection(
     encoding: SAEncoding,
     selection: Selection,
