@@ -85,3 +85,32 @@ def test_parts_that_read_each_other_never_share_a_round():
     wide = [(0, 20)] * 5  # every window reads every part: strictly one after another
     assert schedule_parts(parts, wide) == [[0], [1], [2], [3], [4]]
     assert schedule_parts(parts, windows, adds_tracks=True) == [[0], [1, 3], [2, 4]]
+
+
+def _crowded(n_tracks: int = 30, bars: int = 4):
+    """Every bar holds more rows than a 256-row window: n_tracks tracks x 12 notes."""
+    from engine.score import Score, Track
+
+    tracks = []
+    for t in range(n_tracks):
+        notes = [Note(b * 1920 + k * 160, b * 1920 + k * 160 + 150, 40 + (t * 5 + k) % 40, 80)
+                 for b in range(bars) for k in range(12)]
+        tracks.append(Track(f"T{t}", (t * 3) % 96, False, notes))
+    return Score(480, tracks)
+
+
+def test_an_over_full_bar_keeps_the_selected_tracks_slots():
+    """A bar of 360 rows in a 256-row window: the editor's problem cuts other tracks' rows, so a late
+    selected track still gets its slots; the shared builder's plain cut (training) leaves it none."""
+    from engine.representation.masks import build_problem
+
+    song = _crowded()
+    enc = encode(song)
+    sel = Selection(1, 2, (28,))
+    editor = build_infill_problem(enc, sel, None, 256)
+    plain = build_problem(enc, sel, None, 256)
+    assert editor.truncated_rows > 0 and editor.example.n_rows == 256
+    assert int((~editor.example.given.all(1)).sum()) >= 4
+    assert int((editor.track_of_row == 28).sum()) >= 4
+    assert int((~plain.example.given.all(1)).sum()) == 0, "the tail cut drops a late track's slots"
+    assert (editor.track_of_row == -1).sum() == (plain.track_of_row == -1).sum(), "chord rows are always kept"

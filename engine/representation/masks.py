@@ -243,13 +243,16 @@ def build_problem(
     targets: bool = False,
     slots_per_bar: dict[int, int] | None = None,
     thin_beyond: int | None = None,
+    keep_selected: bool = False,
 ) -> InfillProblem:
     """The shared builder. ``slot_count(sa_bar, track)`` gives the slots of a regenerated (bar, track)
     (default: ``slots_per_bar`` or ``estimate_slots``). With ``targets`` the slots hold the real notes
     followed by PAD rows (training); without, MASK (inference). With ``thin_beyond`` = n, bars more than
     n bars from the selection keep only the chord rows and the selected tracks' rows: a 256-row window of a
     POP909 + MMA song (about six parts, 45 rows a bar) holds about five bars, so a 4-bar span saw under two
-    bars of its own part before it, while a pop part typically repeats from four or eight bars back."""
+    bars of its own part before it, while a pop part typically repeats from four or eight bars back.
+    When one bar alone exceeds ``max_rows``, the rows past it are cut; with ``keep_selected`` (the editor
+    path) other tracks' rows go first, so the selected tracks keep their rows and slots."""
     tracks, cats = resolve_selection(encoding, selection)
     locked = locked_rows(encoding, selection)
     if slot_count is None:
@@ -327,6 +330,14 @@ def build_problem(
     given = np.concatenate(given_parts).astype(bool)
     meta = np.concatenate(meta_parts).astype(np.int64)
     truncated = max(0, len(tokens) - max_rows)
+    if truncated and keep_selected:
+        # One bar alone is over-full (a 100-track song): cut the other tracks' rows, last first, so the
+        # selected tracks' rows and slots stay; cutting the tail instead left a late track no slot at all.
+        essential = (meta[:, 0] < 0) | np.isin(meta[:, 0], tracks)
+        spare = np.flatnonzero(~essential)
+        keep_rows = np.ones(len(tokens), dtype=bool)
+        keep_rows[spare[max(len(spare) - truncated, 0):]] = False
+        tokens, given, meta = tokens[keep_rows], given[keep_rows], meta[keep_rows]
     tokens, given, meta = tokens[:max_rows], given[:max_rows], meta[:max_rows]
     example = make_example(tokens, given, meta[:, 0], meta[:, 1], ws + encoding.first_bar, encoding.tempo, cats)
     return InfillProblem(
@@ -360,7 +371,7 @@ def build_infill_problem(
     alone needs more than ``max_rows`` rows; use ``split_selection`` then.
     """
     return build_problem(encoding, selection, None, max_rows, slots_per_bar=slots_per_bar,
-                         thin_beyond=THIN_NEAR_BARS if thin_context else None)
+                         thin_beyond=THIN_NEAR_BARS if thin_context else None, keep_selected=True)
 
 
 def context_bars(
