@@ -130,6 +130,7 @@ def write_json(result: EvaluationResult, path: Path) -> Path:
 
 
 _ARROWS = {"higher": "↑", "lower": "↓", "truth": "≈ GT"}
+GROUP_LABELS = {"musician": "checks a musician would make (engine/evaluate/musician.py)"}
 
 
 def markdown(result: EvaluationResult) -> str:
@@ -158,7 +159,13 @@ def markdown(result: EvaluationResult) -> str:
             continue
         lines.append("| metric | " + " | ".join(METHOD_LABELS.get(c, c) for c in cols) + " |")
         lines.append("|---|" + "---:|" * len(cols))
+        group = METRICS[0].group
         for m in METRICS:
+            if all(summaries[task][c][m.name].n == 0 for c in cols):
+                continue  # a check that does not apply to this task (drum checks on a melody)
+            if m.group != group:
+                group = m.group
+                lines.append(f"| *{GROUP_LABELS.get(group, group)}* |" + " |" * len(cols))
             cells = []
             for c in cols:
                 if c == TRUTH and m.versus_truth:
@@ -182,6 +189,8 @@ def _advantage_table(result: EvaluationResult) -> list[str]:
              "| metric | " + " | ".join(METHOD_LABELS.get(b, b) for b in baselines) + " |",
              "|---|" + "---:|" * len(baselines)]
     for m in METRICS:
+        if all(adv[b][m.name].n == 0 for b in baselines):
+            continue
         lines.append(f"| {m.label} ({m.name}) | " + " | ".join(adv[b][m.name].text() for b in baselines) + " |")
     return lines
 
