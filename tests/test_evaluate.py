@@ -258,6 +258,31 @@ def test_evaluate_cli_with_a_tiny_model(tiny_dataset: Path, tmp_path: Path) -> N
     assert json.loads((out4 / "results.json").read_text())["config"]["thin_context"] is True
 
 
+def test_evaluate_cli_prompt_adherence(tiny_dataset: Path, tmp_path: Path) -> None:
+    import torch
+
+    from engine.model.checkpoint import save_checkpoint
+    from engine.model.config import ModelConfig
+    from engine.model.network import SAModel
+
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(tmp_path / "ckpt", SAModel(ModelConfig.tiny()))
+    out = tmp_path / "eval"
+    assert evaluate_main(["--data", str(tiny_dataset), "--model", str(ckpt), "--out", str(out), "--songs", "4",
+                          "--tasks", "drums", "--steps", "1", "--seed", "0", "--quiet", "--no-plots",
+                          "--prompt-regions", "1"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    pa = results["prompt_adherence"]
+    assert len(pa["regions"]) == 1 and sorted(pa["values"]) == ["1.0", "2.0", "3.0"]
+    assert set(pa["values"]["2.0"]) == {"own", "largo", "andante", "moderato", "allegro", "presto", "band"}
+    assert all(len(v) == 1 for v in pa["values"]["1.0"].values())
+    assert all(v is not None and v >= 0 for v in pa["values"]["3.0"]["presto"])
+    md = (out / "results.md").read_text()
+    assert "## prompt adherence (1 whole-track region," in md and "presto − largo" in md
+    # without a model there is nothing to prompt
+    assert evaluate_main(["--data", str(tiny_dataset), "--out", str(out), "--prompt-regions", "2", "--quiet"]) == 2
+
+
 def test_evaluate_cli_rejects_bad_arguments(tiny_dataset: Path, tmp_path: Path) -> None:
     assert evaluate_main(["--data", str(tiny_dataset), "--out", str(tmp_path / "o"), "--tasks", "nope", "--quiet"]) == 2
     assert evaluate_main(["--data", str(tmp_path / "missing"), "--out", str(tmp_path / "o"), "--quiet"]) == 2

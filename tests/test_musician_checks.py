@@ -226,3 +226,39 @@ def test_region_checks_pass_the_truth_and_fail_a_hats_only_drum_part_and_a_high_
     # A region without drums has no drum checks.
     m = region_metrics(truth, truth, Region(grid, (1,), 4, 6, ("DRUMS", "BASS"), chord_table(truth.chords)))
     assert math.isnan(m["kick_on_one"]) and math.isnan(m["drum_pattern_similarity"])
+
+
+# -- prompt adherence ---------------------------------------------------------------------------------------
+def test_prompt_adherence_measures() -> None:
+    from engine.evaluate.metrics import empty_notes, score_notes
+    from engine.evaluate.prompts import (
+        PromptResult,
+        adherence_ratio,
+        data_profile,
+        notes_per_beat,
+        song_profile,
+    )
+
+    truth = _band(rock(8), [24, 26, 29, 31])
+    grid = beat_grid(truth)
+    bass = score_notes(truth, grid, (1,))
+    assert notes_per_beat(bass, grid, 0, 8) == pytest.approx(16 / 32)  # two half notes a bar
+    assert notes_per_beat(empty_notes(), grid, 0, 8) == 0.0
+    # Training songs: slow ones play twice the notes per beat of fast ones; band versions thin the piano.
+    songs = [song_profile("largo", ("MELODY", "PIANO"), [40, 160], 40.0),
+             song_profile("largo", ("MELODY", "PIANO"), [40, 120], 40.0),
+             song_profile("presto", ("MELODY", "PIANO", "DRUMS", "BASS", "ELECTRIC_GUITAR"), [40, 60, 200, 40, 80], 40.0)]
+    data = data_profile(songs)
+    assert data.by_tempo["largo"] == (3.5, 2) and data.by_tempo["presto"][1] == 4 and math.isnan(data.by_tempo["andante"][0])
+    assert data.without_band["PIANO"] == (3.5, 2) and data.with_band["PIANO"] == (1.5, 1)
+    assert "DRUMS" not in data.without_band
+    # A model that follows the prompt halfway, one that ignores it, one that does the opposite.
+    assert adherence_ratio(-1.0, -2.0) == 0.5 and adherence_ratio(0.0, -2.0) == 0.0 and adherence_ratio(1.0, -2.0) < 0
+    assert math.isnan(adherence_ratio(0.3, 0.0))
+    r = PromptResult()
+    for a, b in ((2.0, 3.0), (1.0, 2.5), (float("nan"), 1.0)):
+        r.add(1.0, "presto", a)
+        r.add(1.0, "largo", b)
+    eff = r.effect(1.0, "presto", "largo")
+    assert eff.n == 2 and eff.mean == pytest.approx(-1.25) and eff.high <= -1.0
+    assert r.effect(2.0, "presto", "largo").n == 0

@@ -65,6 +65,8 @@ class EvaluationResult:
     perplexity: dict[str, float] | None = None
     seconds: float = 0.0
     seconds_per_method: dict[str, float] = field(default_factory=dict)
+    prompt_adherence: dict[str, object] | None = None  # ``prompts`` runs, when asked for
+    sections: list[str] = field(default_factory=list)  # more Markdown lines for results.md (prompt adherence)
 
     def add_counts(self, task: str, method: str, counts: RegionCounts) -> None:
         for key in (task, OVERALL):
@@ -118,6 +120,7 @@ def to_json(result: EvaluationResult) -> dict[str, object]:
         "advantage": {t: {b: {k: asdict(a) for k, a in per.items()} for b, per in pb.items()}
                       for t, pb in result.advantages().items()},
         "perplexity": result.perplexity,
+        "prompt_adherence": result.prompt_adherence,
         "seconds": result.seconds,
         "seconds_per_method": result.seconds_per_method,
         "cases": [asdict(c) for c in result.cases],
@@ -174,6 +177,7 @@ def markdown(result: EvaluationResult) -> str:
                     cells.append(summaries[task][c][m.name].text())
             lines.append(f"| {m.label} ({m.name}) {_ARROWS[m.better]} | " + " | ".join(cells) + " |")
     lines += _advantage_table(result)
+    lines += result.sections
     return "\n".join(lines) + "\n"
 
 
