@@ -192,9 +192,13 @@ def _advantage_table(result: EvaluationResult) -> list[str]:
              "results.json (`advantage`).", "",
              "| metric | " + " | ".join(METHOD_LABELS.get(b, b) for b in baselines) + " |",
              "|---|" + "---:|" * len(baselines)]
+    group = METRICS[0].group
     for m in METRICS:
         if all(adv[b][m.name].n == 0 for b in baselines):
             continue
+        if m.group != group:
+            group = m.group
+            lines.append(f"| *{GROUP_LABELS.get(group, group)}* |" + " |" * len(baselines))
         lines.append(f"| {m.label} ({m.name}) | " + " | ".join(adv[b][m.name].text() for b in baselines) + " |")
     return lines
 
