@@ -24,6 +24,7 @@ from engine.analysis.chord_vocab import chord_pitch_classes
 from engine.analysis.grid import BeatGrid
 from engine.evaluate.musician import (
     DRUM_PIECES,
+    PIECE_LABELS,
     backbeat_share,
     context_range_share,
     kick_on_one,
@@ -364,10 +365,10 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("notes_per_bar", "notes per bar", "truth", False),
     # checks a musician would make (engine/evaluate/musician.py)
     MetricSpec("drum_pattern_similarity", "drums: per-piece pattern similarity with the truth (mean)", "higher", True, "musician"),
-    *(MetricSpec(f"drum_{p}_similarity", f"drums: {p} pattern similarity with the truth", "higher", True, "musician")
+    *(MetricSpec(f"drum_{p}_similarity", f"drums: {PIECE_LABELS[p]} pattern similarity with the truth", "higher", True, "musician")
       for p in DRUM_PIECES),
     MetricSpec("drum_context_similarity", "drums: per-piece pattern similarity with the context (mean)", "truth", False, "musician"),
-    *(MetricSpec(f"drum_{p}_context", f"drums: {p} pattern similarity with the context", "truth", False, "musician")
+    *(MetricSpec(f"drum_{p}_context", f"drums: {PIECE_LABELS[p]} pattern similarity with the context", "truth", False, "musician")
       for p in DRUM_PIECES),
     MetricSpec("kit_adherence", "drums: notes on the context's kit", "higher", False, "musician"),
     MetricSpec("kick_on_one", "drums: bars with a kick on beat 1", "truth", False, "musician"),

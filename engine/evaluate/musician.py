@@ -20,6 +20,8 @@ from engine.analysis.grid import POSITIONS_PER_BEAT
 
 # -- drums: the General MIDI percussion key map -------------------------------------------------------------
 DRUM_PIECES: tuple[str, ...] = ("kick", "snare", "hats", "toms", "crash", "other")
+PIECE_LABELS: dict[str, str] = {"kick": "kick", "snare": "snare/clap", "hats": "hi-hat/ride", "toms": "toms",
+                                "crash": "crashes", "other": "other percussion"}
 # GM Level 1 Percussion Key Map (MIDI Manufacturers Association, "General MIDI System Level 1", 1991;
 # keys 35-81 on channel 10), grouped by the piece of a kit a drummer plays them on. Side stick and hand
 # clap count as snare: they are what plays the backbeat when the snare does not. Keys outside the map
