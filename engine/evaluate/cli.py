@@ -165,7 +165,7 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
                 result.add_counts(case.task, name, RegionCounts.of(region_notes(out, song.grid, tracks, sel.start_bar, sel.end_bar), tonic))
             result.cases.append(CaseResult(method=name, metrics=_mean_metrics(runs), **base))
     if model is not None and opts.prompt_regions > 0:
-        _prompt_adherence(opts, store, songs, plan, model, result)
+        _prompt_adherence(opts, songs, plan, model, result)
     if model is not None and opts.ppl:
         result.perplexity = validation_perplexity(Path(opts.data), model, opts.seed)
     result.skipped = plan.skipped
@@ -174,7 +174,7 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
     return result
 
 
-def _prompt_adherence(opts: EvaluateOptions, store, songs: list[Song], plan, model, result: EvaluationResult) -> None:  # noqa: ANN001
+def _prompt_adherence(opts: EvaluateOptions, songs: list[Song], plan, model, result: EvaluationResult) -> None:  # noqa: ANN001
     """The prompt-adherence runs (``prompts``) on the first ``opts.prompt_regions`` whole-track regions of
     the plan, against the profile of the data's training split; added to ``result``."""
     from dataclasses import asdict
@@ -186,7 +186,7 @@ def _prompt_adherence(opts: EvaluateOptions, store, songs: list[Song], plan, mod
 
     cases = [c for c in plan.cases if c.task == "whole_track"]
     if not cases:
-        cases = [c for c in plan_tasks(songs, ("whole_track",), opts.seed).cases]
+        cases = plan_tasks(songs, ("whole_track",), opts.seed).cases
     cases = cases[: opts.prompt_regions]
     t0 = time.perf_counter()
     bar = tqdm(total=len(cases) * len(prompts.GUIDANCES) * (len(prompts.TEMPO_CLASSES) + 2), desc="prompts",
@@ -229,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--ppl", action="store_true", help="also token perplexity on the validation masks (needs --model)")
     ap.add_argument("--prompt-regions", type=int, default=0,
                     help="also regenerate this many whole-track regions under every tempo class and with a band "
-                         "added, at guidance 1, 2 and 3, against the training data (needs --model; 24 infills each)")
+                         "added, at guidance 1, 2 and 3, against the training data (needs --model; 21 infills each)")
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     return ap
