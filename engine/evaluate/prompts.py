@@ -113,8 +113,13 @@ class PromptResult:
     def add(self, guidance: float, prompt: str, value: float) -> None:
         self.values.setdefault(guidance, {}).setdefault(prompt, []).append(value)
 
-    def mean(self, guidance: float, prompt: str) -> float:
-        return _mean(self.values.get(guidance, {}).get(prompt, []))[0]
+    def mean(self, guidance: float, prompt: str, where: str | None = None) -> float:
+        """Mean over the regions (those where prompt ``where`` applied too, if given)."""
+        v = self.values.get(guidance, {}).get(prompt, [])
+        if where is not None:
+            w = self.values.get(guidance, {}).get(where, [])
+            v = [x for x, y in zip(v, w, strict=False) if not math.isnan(y)]
+        return _mean(v)[0]
 
     def effect(self, guidance: float, a: str, b: str) -> Advantage:
         """Per region notes per beat under prompt ``a`` minus under ``b``: mean and bootstrap interval."""
@@ -163,6 +168,10 @@ def prompt_adherence(cases: list, songs: list, model, steps: int, seed: int,  # 
     return result
 
 
+def _num(x: float, fmt: str = ".3f") -> str:
+    return "—" if math.isnan(x) else format(x, fmt)
+
+
 def markdown(result: PromptResult, data: DataProfile, categories: list[str]) -> list[str]:
     """The prompt-adherence section of results.md: notes per beat per tempo class and guidance against the
     data, presto - largo against the data's, and the band's effect against the data's."""
@@ -181,17 +190,18 @@ def markdown(result: PromptResult, data: DataProfile, categories: list[str]) -> 
         eff = result.effect(g, "presto", "largo")
         lines.append(f"| {g:g} | {result.mean(g, 'own'):.3f} | "
                      + " | ".join(f"{result.mean(g, c):.3f}" for c in TEMPO_CLASSES)
-                     + f" | {eff.text()} | {adherence_ratio(eff.mean, data_effect):+.2f} |")
-    lines.append("| data | — | " + " | ".join(f"{data.by_tempo[c][0]:.3f} (n {data.by_tempo[c][1]})" for c in TEMPO_CLASSES)
-                 + f" | {data_effect:+.3f} | |")
+                     + f" | {eff.text()} ({eff.n}) | {_num(adherence_ratio(eff.mean, data_effect), '+.2f')} |")
+    lines.append("| data | — | " + " | ".join(f"{_num(data.by_tempo[c][0])} (n {data.by_tempo[c][1]})" for c in TEMPO_CLASSES)
+                 + f" | {_num(data_effect, '+.3f')} | |")
     lines += ["", f"Instrument set: the same regions with {', '.join(BAND)} added to the prompt (\"band\") against "
               "the song's own set; \"data\": the regenerated parts' categories in training songs with the band "
               "against songs with none of it.", "",
-              "| guidance | own | band | band − own [95 %] |", "|---:|---:|---:|---:|"]
+              "| guidance | own | band | band − own [95 %] (regions) |", "|---:|---:|---:|---:|"]
     for g in sorted(result.values):
-        lines.append(f"| {g:g} | {result.mean(g, 'own'):.3f} | {result.mean(g, 'band'):.3f} | "
-                     f"{result.effect(g, 'band', 'own').text()} |")
+        eff = result.effect(g, "band", "own")
+        lines.append(f"| {g:g} | {_num(result.mean(g, 'own', where='band'))} | {_num(result.mean(g, 'band'))} | "
+                     f"{eff.text()} ({eff.n}) |")
     for c in sorted(set(categories)):
         w, wo = data.with_band.get(c, (float("nan"), 0)), data.without_band.get(c, (float("nan"), 0))
-        lines.append(f"| data, {c} | {wo[0]:.3f} (n {wo[1]}) | {w[0]:.3f} (n {w[1]}) | {w[0] - wo[0]:+.3f} |")
+        lines.append(f"| data, {c} | {_num(wo[0])} (n {wo[1]}) | {_num(w[0])} (n {w[1]}) | {_num(w[0] - wo[0], '+.3f')} |")
     return lines
