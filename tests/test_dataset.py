@@ -198,3 +198,19 @@ def test_mma_band_layer(tmp_path: Path, pop909_root: Path) -> None:
         by_key.setdefault(m["split_key"], set()).add(m["split"])
     assert all(len(v) == 1 for v in by_key.values())  # a band version shares its source's split
     assert any(any(t["generated"] for t in m["tracks"]) for m in metas)
+
+
+def test_mma_grooves_without_mma_fail_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Asking for band layers where MMA cannot make them is an error, not a dataset without band layers."""
+    import engine.data.mma as mma
+
+    monkeypatch.setattr(mma, "mma_executable", lambda: None)
+    out = tmp_path / "ds"
+    assert dataset_main(["build", "--pop909", str(tmp_path), "--out", str(out), "--mma-grooves", "2", "--quiet"]) == 2
+    assert "mma, which is not installed" in capsys.readouterr().err and not out.exists()
+    # installed, but its library defines none of the grooves
+    monkeypatch.setattr(mma, "mma_executable", lambda: "/usr/bin/mma")
+    monkeypatch.setattr(mma, "available_grooves", lambda candidates=(): [])
+    assert dataset_main(["build", "--pop909", str(tmp_path), "--out", str(out), "--mma-grooves", "1", "--quiet"]) == 2
+    assert "defines none of the grooves" in capsys.readouterr().err and not out.exists()

@@ -182,8 +182,17 @@ def test_evaluate_cli_baselines_only(tiny_dataset: Path, tmp_path: Path, capsys:
     assert set(results["summary"]["overall"]["copy_previous"]) == set(METRIC_NAMES)
     assert results["summary"]["overall"]["copy_previous"]["groove_similarity"]["n"] > 0
     md = (out / "results.md").read_text()
+    overall = results["summary"]["overall"]
     for name in METRIC_NAMES:
-        assert name in md and name in json.dumps(results["metrics"])
+        assert name in json.dumps(results["metrics"])
+        # a row shows where some method has the metric (pop_band has no toms: that row is left out)
+        assert (name in md) == any(overall[m][name]["n"] > 0 for m in results["methods"])
+    assert "drum_toms_similarity" not in md and "checks a musician would make" in md
+    # the musician checks reach the table: the truth's drums keep their kick and backbeat, copying keeps the kit
+    drums = results["summary"]["drums"]
+    assert drums["ground_truth"]["kick_on_one"]["mean"] == 1.0 and drums["ground_truth"]["backbeat"]["mean"] == 1.0
+    assert drums["copy_previous"]["kit_adherence"]["mean"] == 1.0
+    assert drums["random_in_key"]["kick_on_one"]["mean"] < 1.0
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert "pch_overall.png" in pngs and "pctm_overall.png" in pngs and "rhythm_overall.png" in pngs
     # Same seed, same numbers.
@@ -247,6 +256,31 @@ def test_evaluate_cli_with_a_tiny_model(tiny_dataset: Path, tmp_path: Path) -> N
     assert evaluate_main(["--data", str(valid), "--model", str(ckpt), "--out", str(out4), "--split", "valid",
                           "--tasks", "melody", "--steps", "1", "--quiet", "--no-plots", "--thin-context", "on"]) == 0
     assert json.loads((out4 / "results.json").read_text())["config"]["thin_context"] is True
+
+
+def test_evaluate_cli_prompt_adherence(tiny_dataset: Path, tmp_path: Path) -> None:
+    import torch
+
+    from engine.model.checkpoint import save_checkpoint
+    from engine.model.config import ModelConfig
+    from engine.model.network import SAModel
+
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(tmp_path / "ckpt", SAModel(ModelConfig.tiny()))
+    out = tmp_path / "eval"
+    assert evaluate_main(["--data", str(tiny_dataset), "--model", str(ckpt), "--out", str(out), "--songs", "4",
+                          "--tasks", "drums", "--steps", "1", "--seed", "0", "--quiet", "--no-plots",
+                          "--prompt-regions", "1"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    pa = results["prompt_adherence"]
+    assert len(pa["regions"]) == 1 and sorted(pa["values"]) == ["1.0", "2.0", "3.0"]
+    assert set(pa["values"]["2.0"]) == {"own", "largo", "andante", "moderato", "allegro", "presto", "band"}
+    assert all(len(v) == 1 for v in pa["values"]["1.0"].values())
+    assert all(v is not None and v >= 0 for v in pa["values"]["3.0"]["presto"])
+    md = (out / "results.md").read_text()
+    assert "## prompt adherence (1 whole-track region," in md and "presto − largo" in md
+    # without a model there is nothing to prompt
+    assert evaluate_main(["--data", str(tiny_dataset), "--out", str(out), "--prompt-regions", "2", "--quiet"]) == 2
 
 
 def test_evaluate_cli_rejects_bad_arguments(tiny_dataset: Path, tmp_path: Path) -> None:

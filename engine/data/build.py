@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -91,9 +92,13 @@ def pop909_jobs(root: str | Path, mma_grooves: int = 0, seed: int = 0) -> list[S
     jobs: list[SongJob] = []
     grooves: list[str] = []
     if mma_grooves > 0:
-        from engine.data.mma import DEFAULT_GROOVES, available_grooves, pick_grooves
+        from engine.data.mma import DEFAULT_GROOVES, MMAError, available_grooves, mma_executable, pick_grooves
 
         grooves = available_grooves(DEFAULT_GROOVES)
+        if not grooves:  # asked for band layers: building none and exiting 0 would hide it
+            raise MMAError("--mma-grooves needs mma, which is not installed (Debian/Ubuntu: apt-get install mma)"
+                           if mma_executable() is None else
+                           f"mma defines none of the grooves {', '.join(DEFAULT_GROOVES)} (is its library installed?)")
     for folder in pop909_songs(root):
         sid = f"pop909/{folder.name}"
         jobs.append(SongJob(sid, "pop909", str(folder), sid))
@@ -283,7 +288,13 @@ def dataset_main(argv: list[str] | None = None) -> int:
         if not Path(pop909).is_dir():
             print(f"error: POP909 folder {pop909} not found")
             return 2
-        found = pop909_jobs(pop909, args.mma_grooves, args.seed)
+        from engine.data.mma import MMAError
+
+        try:
+            found = pop909_jobs(pop909, args.mma_grooves, args.seed)
+        except MMAError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         jobs += found[: args.limit * (1 + args.mma_grooves)] if args.limit else found
         sources["pop909"] = str(pop909)
     for folder, split in [(f, None) for f in args.midi_folder] + [(f, "valid") for f in args.valid_folder]:

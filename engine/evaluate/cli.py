@@ -60,6 +60,7 @@ class EvaluateOptions:
     thin_context: bool | None = None  # None: as the model was trained
     seed: int = 0
     ppl: bool = False
+    prompt_regions: int = 0  # whole-track regions regenerated under every prompt (prompts.py); 0 = off
     plots: bool = True
     progress: bool = True
 
@@ -163,12 +164,41 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
                 runs.append(region_metrics(out, truth, region))
                 result.add_counts(case.task, name, RegionCounts.of(region_notes(out, song.grid, tracks, sel.start_bar, sel.end_bar), tonic))
             result.cases.append(CaseResult(method=name, metrics=_mean_metrics(runs), **base))
+    if model is not None and opts.prompt_regions > 0:
+        _prompt_adherence(opts, songs, plan, model, result)
     if model is not None and opts.ppl:
         result.perplexity = validation_perplexity(Path(opts.data), model, opts.seed)
     result.skipped = plan.skipped
     result.seconds = time.perf_counter() - t_start
     result.seconds_per_method = seconds
     return result
+
+
+def _prompt_adherence(opts: EvaluateOptions, songs: list[Song], plan, model, result: EvaluationResult) -> None:  # noqa: ANN001
+    """The prompt-adherence runs (``prompts``) on the first ``opts.prompt_regions`` whole-track regions of
+    the plan, against the profile of the data's training split; added to ``result``."""
+    from dataclasses import asdict
+
+    from tqdm import tqdm
+
+    from engine.data.shards import SongStore
+    from engine.evaluate import prompts
+
+    cases = [c for c in plan.cases if c.task == "whole_track"]
+    if not cases:
+        cases = plan_tasks(songs, ("whole_track",), opts.seed).cases
+    cases = cases[: opts.prompt_regions]
+    t0 = time.perf_counter()
+    bar = tqdm(total=len(cases) * len(prompts.GUIDANCES) * (len(prompts.TEMPO_CLASSES) + 2), desc="prompts",
+               disable=not opts.progress)
+    runs = prompts.prompt_adherence(cases, songs, model, opts.steps, opts.seed,
+                                    progress=lambda done, _t: bar.update(done - bar.n), thin_context=opts.thin_context)
+    bar.close()
+    data = prompts.profile_store(SongStore(opts.data, "train"))
+    categories = [songs[c.song].categories[t] for c in cases for t in (c.selection.tracks or ())]
+    result.prompt_adherence = {"regions": runs.regions, "values": {str(g): v for g, v in runs.values.items()},
+                               "data": asdict(data), "seconds": time.perf_counter() - t0}
+    result.sections += prompts.markdown(runs, data, categories)
 
 
 def write_results(result: EvaluationResult, out: Path, plots: bool = True) -> list[Path]:
@@ -197,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="far bars keep only the regenerated parts (auto: as the model was trained)")
     ap.add_argument("--seed", type=int, default=0, help="song choice, regions and every sample")
     ap.add_argument("--ppl", action="store_true", help="also token perplexity on the validation masks (needs --model)")
+    ap.add_argument("--prompt-regions", type=int, default=0,
+                    help="also regenerate this many whole-track regions under every tempo class and with a band "
+                         "added, at guidance 1, 2 and 3, against the training data (needs --model; 21 infills each)")
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     return ap
@@ -213,14 +246,14 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     if args.variations < 1 or args.steps < 1:
         print("error: --variations and --steps must be at least 1", file=sys.stderr)
         return 2
-    if args.ppl and args.model is None:
-        print("error: --ppl needs --model", file=sys.stderr)
+    if (args.ppl or args.prompt_regions) and args.model is None:
+        print("error: --ppl and --prompt-regions need --model", file=sys.stderr)
         return 2
     opts = EvaluateOptions(data=args.data, out=args.out, model=args.model, split=args.split, songs=args.songs,
                            tasks=tasks, variations=args.variations, steps=args.steps, guidance=args.guidance,
                            temperature=args.temperature, seed=args.seed,
                            thin_context={"auto": None, "on": True, "off": False}[args.thin_context],
-                           ppl=args.ppl, plots=not args.no_plots, progress=not args.quiet)
+                           ppl=args.ppl, prompt_regions=max(args.prompt_regions, 0), plots=not args.no_plots, progress=not args.quiet)
     from engine.errors import StudioError
 
     try:

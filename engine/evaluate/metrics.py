@@ -22,6 +22,21 @@ import numpy as np
 
 from engine.analysis.chord_vocab import chord_pitch_classes
 from engine.analysis.grid import BeatGrid
+from engine.evaluate.musician import (
+    DRUM_PIECES,
+    PIECE_LABELS,
+    backbeat_share,
+    context_range_share,
+    kick_on_one,
+    kit_adherence,
+    leap_rate,
+    line_overlap,
+    line_tracks,
+    mean_duration,
+    notes_per_onset,
+    piece_context_similarity,
+    piece_similarity,
+)
 from engine.representation.encode import note_positions
 from engine.score import ChordLabel, Score
 
@@ -29,8 +44,15 @@ from engine.score import ChordLabel, Score
 # everything longer (a whole note in 4/4 is 32; longer values are rare and would only spread the mass).
 MAX_BIN = 32
 
-# Typical sounding range (MIDI pitches, inclusive) of each instrument category: what an arranger would
-# write for the instrument, a little wider than a beginner's range. DRUMS uses the GM drum map (35-81).
+# Usual sounding range (MIDI pitches, inclusive; 60 = C4) of each instrument category: what an arranger
+# writes for the category's instruments, a little wider than a beginner's range. Sources: the orchestral
+# families (strings: cello C2 to violin about C7; brass: bass trombone to trumpet; reeds: bass clarinet and
+# bassoon's upper range to flute-family reeds; pipes) from S. Adler, "The Study of Orchestration", 3rd ed.,
+# W. W. Norton 2002, rounded to the lowest instrument's bottom and the highest's practical top; guitars
+# from standard tuning (low E2 = 40) and a 20-24-fret neck; bass guitar from a 4-string's E1 (28) to its
+# 24th fret on G (G4 = 67), as it sounds; MELODY (a sung or lead line) from the soprano and tenor voice
+# ranges of the same book's choral chapter (G3-E6); piano the 88 keys; synths and effects the widest a
+# patch is usually played. DRUMS is the GM percussion key map (35-81, ``musician.GM_DRUM_PIECE``).
 INSTRUMENT_RANGES: dict[str, tuple[int, int]] = {
     "MELODY": (55, 88),  # a sung or lead line: G3-E6
     "PIANO": (21, 108),
@@ -326,6 +348,7 @@ class MetricSpec:
     label: str
     better: str
     versus_truth: bool
+    group: str = "distribution"  # "distribution" (mgeval-style metrics) or "musician" (``musician`` checks)
 
 
 METRICS: tuple[MetricSpec, ...] = (
@@ -340,6 +363,21 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("range_adherence", "instrument-range adherence", "higher", False),
     MetricSpec("context_pch_overlap", "PCH overlap with context", "truth", False),
     MetricSpec("notes_per_bar", "notes per bar", "truth", False),
+    # checks a musician would make (engine/evaluate/musician.py)
+    MetricSpec("drum_pattern_similarity", "drums: per-piece pattern similarity with the truth (mean)", "higher", True, "musician"),
+    *(MetricSpec(f"drum_{p}_similarity", f"drums: {PIECE_LABELS[p]} pattern similarity with the truth", "higher", True, "musician")
+      for p in DRUM_PIECES),
+    MetricSpec("drum_context_similarity", "drums: per-piece pattern similarity with the context (mean)", "truth", False, "musician"),
+    *(MetricSpec(f"drum_{p}_context", f"drums: {PIECE_LABELS[p]} pattern similarity with the context", "truth", False, "musician")
+      for p in DRUM_PIECES),
+    MetricSpec("kit_adherence", "drums: notes on the context's kit", "higher", False, "musician"),
+    MetricSpec("kick_on_one", "drums: bars with a kick on beat 1", "truth", False, "musician"),
+    MetricSpec("backbeat", "drums: bars with snare/clap on 2 and 4 (context has it)", "truth", False, "musician"),
+    MetricSpec("context_range", "register: notes within the part's context range ±2", "higher", False, "musician"),
+    MetricSpec("leap_rate", "register: moves over an octave (outer voices)", "truth", False, "musician"),
+    MetricSpec("line_overlap", "line: overlapping notes in parts whose context is a line", "lower", False, "musician"),
+    MetricSpec("notes_per_onset", "texture: notes per onset", "truth", False, "musician"),
+    MetricSpec("mean_duration", "texture: mean note length (32nds)", "truth", False, "musician"),
 )
 METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
 CONTEXT_BARS = 8  # bars each side of the region that count as its context
@@ -399,6 +437,61 @@ class RegionCounts:
         return RegionCounts(np.zeros(12), np.zeros((12, 12)), np.zeros(MAX_BIN), np.zeros(MAX_BIN))
 
 
+def _nanmean(values: list[float]) -> float:
+    v = [x for x in values if not np.isnan(x)]
+    return float(np.mean(v)) if v else float("nan")
+
+
+def _has_drums(region: Region) -> bool:
+    return any(region.categories[t] == "DRUMS" for t in region.tracks if 0 <= t < len(region.categories))
+
+
+def _context_stretches(region: Region, bars: int = CONTEXT_BARS) -> list[np.ndarray]:
+    """Bar starts (plus the end) of the context bars before and after the region, each a stretch."""
+    starts = region.grid.bar_starts
+    lo, hi = max(region.start_bar - bars, 0), min(region.end_bar + bars, region.grid.n_bars)
+    return [starts[a : b + 1] for a, b in ((lo, region.start_bar), (region.end_bar, hi)) if b > a]
+
+
+def musician_intrinsic(notes: NoteArray, context: NoteArray, region: Region) -> dict[str, float]:
+    """The checks of ``musician`` a region has on its own, against the regenerated parts' own context
+    (the same tracks, within CONTEXT_BARS bars outside the region). Drum checks are NaN for a region
+    without a drum track."""
+    own = context.subset(np.isin(context.track, region.tracks))
+    bar_starts = region.grid.bar_starts[region.start_bar : region.end_bar + 1]
+    out = {m.name: float("nan") for m in METRICS if m.group == "musician" and not m.versus_truth}
+    if _has_drums(region):
+        d, cd = notes.subset(notes.is_drum), own.subset(own.is_drum)
+        stretches = _context_stretches(region)
+        ctx_bars = [(int(s[i]), int(s[i + 1])) for s in stretches for i in range(len(s) - 1)]
+        per_piece = piece_context_similarity(d.onset, d.pitch, cd.onset, cd.pitch, bar_starts, ctx_bars)
+        out.update({f"drum_{p}_context": v for p, v in per_piece.items()})
+        out["drum_context_similarity"] = _nanmean(list(per_piece.values()))
+        out["kit_adherence"] = kit_adherence(d.pitch, d.track, cd.pitch, cd.track)
+        out["kick_on_one"] = float(kick_on_one(d.onset, d.pitch, bar_starts).mean())
+        out["backbeat"] = backbeat_share(d.onset, d.pitch, bar_starts, cd.onset, cd.pitch, stretches)
+    p, cp = notes.pitched, own.pitched
+    out["context_range"] = context_range_share(p.pitch, p.track, cp.pitch, cp.track)
+    out["leap_rate"] = leap_rate(p.pitch, p.onset, p.track)
+    out["line_overlap"] = line_overlap(p.onset, p.duration, p.track, line_tracks(cp.onset, cp.duration, cp.track))
+    out["notes_per_onset"] = notes_per_onset(p.onset, p.track)
+    out["mean_duration"] = mean_duration(p.duration)
+    return out
+
+
+def musician_versus_truth(gen: NoteArray, truth: NoteArray, region: Region) -> dict[str, float]:
+    """Per drum piece, the generated drums' pattern similarity with the truth's, and its mean over the
+    pieces either plays; NaN without a drum track."""
+    out = {m.name: float("nan") for m in METRICS if m.group == "musician" and m.versus_truth}
+    if _has_drums(region):
+        gd, td = gen.subset(gen.is_drum), truth.subset(truth.is_drum)
+        bar_starts = region.grid.bar_starts[region.start_bar : region.end_bar + 1]
+        per_piece = piece_similarity(gd.onset, gd.pitch, td.onset, td.pitch, bar_starts)
+        out.update({f"drum_{p}_similarity": v for p, v in per_piece.items()})
+        out["drum_pattern_similarity"] = _nanmean(list(per_piece.values()))
+    return out
+
+
 def intrinsic_metrics(notes: NoteArray, context: NoteArray, region: Region) -> dict[str, float]:
     """The metrics a region has on its own (the ground truth's values are the reference)."""
     p = notes.pitched
@@ -407,6 +500,7 @@ def intrinsic_metrics(notes: NoteArray, context: NoteArray, region: Region) -> d
         "range_adherence": range_adherence(notes.pitch, [region.categories[t] for t in notes.track.tolist()]),
         "context_pch_overlap": overlap_area(pitch_class_histogram(p.pitch), pitch_class_histogram(context.pitched.pitch)),
         "notes_per_bar": notes.n / max(region.n_bars * len(region.tracks), 1),
+        **musician_intrinsic(notes, context, region),
     }
 
 
@@ -425,6 +519,7 @@ def compare_notes(gen: NoteArray, truth: NoteArray, region: Region) -> dict[str,
         "ioi_overlap": overlap_area(ioi_histogram(gen.onset, gen.track), ioi_histogram(truth.onset, truth.track)),
         "density_error": density_error(gen.n, truth.n),
         "groove_similarity": groove_similarity(g_grid, t_grid, lengths),
+        **musician_versus_truth(gen, truth, region),
     }
 
 

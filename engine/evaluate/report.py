@@ -65,6 +65,8 @@ class EvaluationResult:
     perplexity: dict[str, float] | None = None
     seconds: float = 0.0
     seconds_per_method: dict[str, float] = field(default_factory=dict)
+    prompt_adherence: dict[str, object] | None = None  # ``prompts`` runs, when asked for
+    sections: list[str] = field(default_factory=list)  # more Markdown lines for results.md (prompt adherence)
 
     def add_counts(self, task: str, method: str, counts: RegionCounts) -> None:
         for key in (task, OVERALL):
@@ -118,6 +120,7 @@ def to_json(result: EvaluationResult) -> dict[str, object]:
         "advantage": {t: {b: {k: asdict(a) for k, a in per.items()} for b, per in pb.items()}
                       for t, pb in result.advantages().items()},
         "perplexity": result.perplexity,
+        "prompt_adherence": result.prompt_adherence,
         "seconds": result.seconds,
         "seconds_per_method": result.seconds_per_method,
         "cases": [asdict(c) for c in result.cases],
@@ -130,6 +133,7 @@ def write_json(result: EvaluationResult, path: Path) -> Path:
 
 
 _ARROWS = {"higher": "↑", "lower": "↓", "truth": "≈ GT"}
+GROUP_LABELS = {"musician": "checks a musician would make (engine/evaluate/musician.py)"}
 
 
 def markdown(result: EvaluationResult) -> str:
@@ -158,7 +162,13 @@ def markdown(result: EvaluationResult) -> str:
             continue
         lines.append("| metric | " + " | ".join(METHOD_LABELS.get(c, c) for c in cols) + " |")
         lines.append("|---|" + "---:|" * len(cols))
+        group = METRICS[0].group
         for m in METRICS:
+            if all(summaries[task][c][m.name].n == 0 for c in cols):
+                continue  # a check that does not apply to this task (drum checks on a melody)
+            if m.group != group:
+                group = m.group
+                lines.append(f"| *{GROUP_LABELS.get(group, group)}* |" + " |" * len(cols))
             cells = []
             for c in cols:
                 if c == TRUTH and m.versus_truth:
@@ -167,6 +177,7 @@ def markdown(result: EvaluationResult) -> str:
                     cells.append(summaries[task][c][m.name].text())
             lines.append(f"| {m.label} ({m.name}) {_ARROWS[m.better]} | " + " | ".join(cells) + " |")
     lines += _advantage_table(result)
+    lines += result.sections
     return "\n".join(lines) + "\n"
 
 
@@ -181,7 +192,13 @@ def _advantage_table(result: EvaluationResult) -> list[str]:
              "results.json (`advantage`).", "",
              "| metric | " + " | ".join(METHOD_LABELS.get(b, b) for b in baselines) + " |",
              "|---|" + "---:|" * len(baselines)]
+    group = METRICS[0].group
     for m in METRICS:
+        if all(adv[b][m.name].n == 0 for b in baselines):
+            continue
+        if m.group != group:
+            group = m.group
+            lines.append(f"| *{GROUP_LABELS.get(group, group)}* |" + " |" * len(baselines))
         lines.append(f"| {m.label} ({m.name}) | " + " | ".join(adv[b][m.name].text() for b in baselines) + " |")
     return lines
 
