@@ -199,7 +199,7 @@ def run_band_from_melody(data: str, model_dir: str | None, songs: int = 20, seed
     from engine.infill import load_default_model, load_model
 
     store = SongStore(data, "test")
-    model = load_model(model_dir) if model_dir else load_default_model()
+    model = load_model(model_dir, precision="fp32") if model_dir else load_default_model(precision="fp32")
     pop909 = [i for i in range(len(store)) if store.meta(i).get("source") == "pop909"]
     chosen = [pop909[i] for i in choose_songs(len(pop909), songs, seed)]
     cases: list[BandCase] = []

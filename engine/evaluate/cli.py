@@ -111,7 +111,7 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
     if opts.model is not None:
         from engine.infill import load_model
 
-        model = load_model(opts.model)
+        model = load_model(opts.model, precision="fp32")  # the model card's figures are fp32
     methods = (["model"] if model is not None else []) + list(BASELINES)
     config = {"data": str(opts.data), "split": opts.split, "model": str(opts.model) if opts.model else None,
               "songs": len(songs), "song_ids": [s.song_id for s in songs], "tasks": list(opts.tasks),
