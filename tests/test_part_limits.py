@@ -77,3 +77,44 @@ def test_line_up_region_leaves_notes_outside_alone() -> None:
     out, dropped = line_up_region(outside + region, 1920, 3840)
     assert dropped == 1
     assert out == [Note(0, 2000, 60, 90), Note(1920, 2400, 65, 90), Note(2880, 3840, 64, 90), Note(3840, 4000, 67, 90)]
+
+
+def _band_song() -> Score:
+    song = _song()
+    melody = Track("Melody", 73, False, [Note(b * BAR + k * 480, b * BAR + k * 480 + 400, 72 + (b + k) % 5, 90) for b in range(8) for k in range(4)])
+    return Score(tracks=[*song.tracks, melody])
+
+
+def test_infill_keeps_parts_in_their_register_kit_and_line() -> None:
+    from engine.infill import Prompts, infill
+    from tests.model_fixtures import plausible_model
+
+    model = plausible_model()
+    song = _band_song()
+    out = infill(song, Selection(2, 5, (0, 1, 3)), Prompts(register="strict"), n_variations=2, seed=5, model=model)
+    for result in out:
+        region = lambda t: [n for n in result.tracks[t].notes if 2 * BAR <= n.start < 5 * BAR]  # noqa: E731
+        assert region(0) and all(26 <= n.pitch <= 37 for n in region(0))  # the bass: 28-35 around, +-2
+        assert {n.pitch for n in region(1)} <= {36, 38, 42}  # the kit
+        mel = sorted(region(3), key=lambda n: n.start)
+        assert all(a.end <= b.start for a, b in zip(mel, mel[1:], strict=False))  # one line
+    with pytest.raises(ValueError, match="register"):
+        Prompts(register="tight")
+
+
+def test_two_stage_chords_then_parts() -> None:
+    from dataclasses import replace
+
+    from engine.infill import infill
+    from tests.model_fixtures import plausible_model
+
+    model = plausible_model()
+    model.writes_chords = True
+    melody_only = replace(_band_song(), tracks=[_band_song().tracks[3]])
+    calls: list[tuple[int, int]] = []
+    out = infill(melody_only, Selection(2, 6, (), new_tracks=("PIANO", "BASS")), steps=3, seed=2, model=model,
+                 progress=lambda d, t: calls.append((d, t)))[0]
+    assert calls[-1] == (6, 6)  # chords, then the parts: two rounds of 3 steps
+    assert [t.category for t in out.tracks[1:]] == ["PIANO", "BASS"]
+    assert any(2 * BAR <= c.start < 6 * BAR for c in out.chords)  # the region's chords were written
+    assert out.tracks[0].notes == melody_only.tracks[0].notes
