@@ -178,7 +178,8 @@ def _infill(args: argparse.Namespace) -> int:
         raise StudioError(f"{clash[0]} exists; choose another -o or add --force to overwrite")
     model = load_model(args.model, args.device) if args.model else load_default_model(args.device)
     try:
-        prompts = Prompts(tempo_class=args.tempo, instruments=tuple(dict.fromkeys(wanted + added)), density=args.density)
+        prompts = Prompts(tempo_class=args.tempo, instruments=tuple(dict.fromkeys(wanted + added)), density=args.density,
+                          register=args.register, line={"auto": None, "on": True, "off": False}[args.line])
     except ValueError as exc:
         raise StudioError(str(exc)) from None
     selection = Selection(start, end, tracks, args.attributes, new_tracks)
@@ -243,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--density", type=float, default=1.0, help="x the number of note slots estimated from the context")
+    p.add_argument("--register", choices=["strict", "loose", "off"], default="strict",
+                   help="pitch range of regenerated parts: strict = their own range around the region +-2 semitones "
+                        "(new parts: the instrument's usual range); loose = that or the instrument's range; off")
+    p.add_argument("--line", choices=["auto", "on", "off"], default="auto",
+                   help="one note at a time: auto = for parts that play one line around the region")
     p.add_argument("--model", help="checkpoint folder (default: the bundled model)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
                    help="where the model runs (default auto: the CUDA or Apple GPU when present, else the CPU)")

@@ -93,7 +93,7 @@ def test_infill_keeps_parts_in_their_register_kit_and_line() -> None:
     song = _band_song()
     out = infill(song, Selection(2, 5, (0, 1, 3)), Prompts(register="strict"), n_variations=2, seed=5, model=model)
     for result in out:
-        region = lambda t: [n for n in result.tracks[t].notes if 2 * BAR <= n.start < 5 * BAR]  # noqa: E731
+        region = lambda t, r=result: [n for n in r.tracks[t].notes if 2 * BAR <= n.start < 5 * BAR]  # noqa: E731
         assert region(0) and all(26 <= n.pitch <= 37 for n in region(0))  # the bass: 28-35 around, +-2
         assert {n.pitch for n in region(1)} <= {36, 38, 42}  # the kit
         mel = sorted(region(3), key=lambda n: n.start)
