@@ -114,7 +114,9 @@ class EngineBackend:
             locked_notes=frozenset(request.locked),
             chords=sel.chords,  # the region includes the chord lane: the model rewrites its chords too
         )
-        prompts = prompts_cls(tempo_class=request.prompts.tempo_class, instruments=request.instruments)
+        prompts = prompts_cls(tempo_class=request.prompts.tempo_class, instruments=request.instruments,
+                              register=request.prompts.register,
+                              line={"auto": None, "on": True, "off": False}[request.prompts.one_line])
         p = request.prompts
         return list(
             module.infill(

@@ -27,6 +27,8 @@ from engine.score import ChordLabel, KeySignature, Note, Score, TempoChange, Tim
 NoteKey = tuple[int, int, int]  # (track index, start tick, pitch): how the engine names a locked note
 Attributes = Literal["all", "pitch", "rhythm"]
 ATTRIBUTES: tuple[str, ...] = ("all", "pitch", "rhythm")
+REGISTER_CHOICES: tuple[str, ...] = ("strict", "loose", "off")
+LINE_CHOICES: tuple[str, ...] = ("auto", "on", "off")
 PROJECT_SUFFIX = ".pdsproj"
 # 2: the song document (the MIDI file's bytes) and each track's part of it are stored, so a re-opened
 # project writes every event the file held; 1 (notes, tempos, meters, chords only) still loads.
@@ -92,10 +94,16 @@ class PromptSettings:
     steps: int = 10
     temperature: float = 1.0
     seed: int = 1
+    register: str = "strict"  # pitch range of regenerated parts: strict / loose / off (engine Prompts.register)
+    one_line: str = "auto"  # one note at a time: auto (parts that are a line around the region) / on / off
 
     def __post_init__(self) -> None:
         if self.attributes not in ATTRIBUTES:
             self.attributes = "all"
+        if self.register not in REGISTER_CHOICES:
+            self.register = "strict"
+        if self.one_line not in LINE_CHOICES:
+            self.one_line = "auto"
         self.new_tracks = tuple(c for c in self.new_tracks if c in CATEGORIES)
         if self.tempo_class not in TEMPO_CLASSES:
             self.tempo_class = None

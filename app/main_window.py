@@ -91,8 +91,8 @@ class MainWindow(QMainWindow):
         recovery: RecoveryStore | None = None,
     ) -> None:
         super().__init__()
-        self.backend: InfillBackend = backend if backend is not None else EngineBackend()
         self.settings = settings if settings is not None else AppSettings()
+        self.backend: InfillBackend = backend if backend is not None else EngineBackend(self.settings.device())
         self.audio = audio if audio is not None else AudioAdapter()
         self.doc = Document()
         self.undo_stack = QUndoStack(self)

@@ -101,6 +101,15 @@ class PromptPanel(QWidget):
         self.temperature.setRange(0.05, 3.0)
         self.temperature.setSingleStep(0.05)
         self.temperature.setToolTip("Lower = safer, higher = more adventurous")
+        self.register = QComboBox()
+        for key, label in (("strict", "Strict (the part's own range)"), ("loose", "Loose (or the instrument's)"), ("off", "Off")):
+            self.register.addItem(label, key)
+        self.register.setToolTip("Pitch range of regenerated parts: strict keeps each part within its own range around the "
+                                 "region (+-2 semitones; new parts: the instrument's usual range)")
+        self.one_line = QComboBox()
+        for key, label in (("auto", "Auto (parts that are one line)"), ("on", "Always"), ("off", "Never")):
+            self.one_line.addItem(label, key)
+        self.one_line.setToolTip("One note at a time: a vocal or bass line stays a line")
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setToolTip("Random seed; it advances after every press, so results never repeat")
@@ -136,6 +145,8 @@ class PromptPanel(QWidget):
         form2.addRow("Steps", self.steps)
         form2.addRow("Temperature", self.temperature)
         form2.addRow("Seed", self.seed)
+        form2.addRow("Register", self.register)
+        form2.addRow("One line", self.one_line)
         buttons = QHBoxLayout()
         buttons.addWidget(self.regenerate, 2)
         buttons.addWidget(self.cancel, 1)
@@ -148,7 +159,7 @@ class PromptPanel(QWidget):
 
         self._fill_tempo()
         self.set_prompts(self._prompts)
-        for w in (self.attributes, self.tempo):
+        for w in (self.attributes, self.tempo, self.register, self.one_line):
             w.currentIndexChanged.connect(self._emit)
         for w in (self.guidance, self.variations, self.steps, self.temperature, self.seed):
             w.valueChanged.connect(self._emit)
@@ -177,7 +188,8 @@ class PromptPanel(QWidget):
     def set_prompts(self, prompts: PromptSettings) -> None:
         """Show ``prompts`` without echoing a change back."""
         self._prompts = prompts
-        widgets = (self.attributes, self.tempo, self.guidance, self.variations, self.steps, self.temperature, self.seed)
+        widgets = (self.attributes, self.tempo, self.guidance, self.variations, self.steps, self.temperature, self.seed,
+                   self.register, self.one_line)
         for w in widgets:
             w.blockSignals(True)
         try:
@@ -188,6 +200,8 @@ class PromptPanel(QWidget):
             self.steps.setValue(prompts.steps)
             self.temperature.setValue(prompts.temperature)
             self.seed.setValue(prompts.seed)
+            self.register.setCurrentIndex(max(0, self.register.findData(prompts.register)))
+            self.one_line.setCurrentIndex(max(0, self.one_line.findData(prompts.one_line)))
         finally:
             for w in widgets:
                 w.blockSignals(False)
@@ -207,6 +221,8 @@ class PromptPanel(QWidget):
             steps=self.steps.value(),
             temperature=self.temperature.value(),
             seed=self.seed.value(),
+            register=self.register.currentData(),
+            one_line=self.one_line.currentData(),
         )
         self.promptsChanged.emit(self._prompts)
 

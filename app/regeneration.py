@@ -54,7 +54,20 @@ class RegenerationController(QObject):
 
     def _on_model_loaded(self) -> None:
         self.model_state, self.model_error = "ready", None
-        self.window.status_model.setText(f"Model: ready ({self.backend.name})")
+        device = str(getattr(self.backend, "device_label", "") or "")
+        self.window.status_model.setText(f"Model: ready ({self.backend.name}{' on ' + device if device else ''})")
+
+    def set_device(self, device: str) -> None:
+        """Run the model on ``device`` (auto/cpu/cuda/mps) from now on: remembered, and the model reloads there.
+        A device that is not present is reported when the model loads, like any load failure."""
+        setter = getattr(self.backend, "set_device", None)
+        self.window.settings.set_device(device)
+        if setter is None or self.loader_job is not None or self.infill_job is not None:
+            self.window.statusBar().showMessage(f"Device {device}: used from the next start", 5000)
+            return
+        setter(device)
+        self.model_state = "not loaded"
+        self.start_model_loading()
 
     def _on_model_failed(self, message: str) -> None:
         self.model_state, self.model_error = "unavailable", message

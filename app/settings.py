@@ -108,5 +108,13 @@ class AppSettings:
     def set_chord_resolution(self, resolution: str) -> None:
         self.q.setValue("chords/resolution", resolution)
 
+    def device(self) -> str:
+        """Where the model runs: auto, cpu, cuda or mps (engine.device)."""
+        value = str(self.q.value("engine/device", "auto") or "auto")
+        return value if value in ("auto", "cpu", "cuda", "mps") else "auto"
+
+    def set_device(self, device: str) -> None:
+        self.q.setValue("engine/device", device)
+
     def sync(self) -> None:
         self.q.sync()

@@ -163,6 +163,15 @@ def build_menus_and_toolbar(w: MainWindow) -> None:
     gen = bar.addMenu("&Generate")
     for a in (w.act_regenerate, w.act_cancel, w.act_accept, w.act_next_var, w.act_prev_var):
         gen.addAction(a)
+    device_menu = gen.addMenu("&Device")
+    group = QActionGroup(device_menu)
+    w.device_actions = {}
+    for key, label in (("auto", "&Auto (GPU when there is one)"), ("cpu", "&CPU"), ("cuda", "CUDA &GPU"), ("mps", "Apple &MPS")):
+        act = device_menu.addAction(label, lambda k=key, win=w: win.regen.set_device(k))
+        act.setCheckable(True)
+        act.setChecked(key == w.settings.device())
+        group.addAction(act)
+        w.device_actions[key] = act
     play = bar.addMenu("&Play")
     play.addAction(w.act_play)
     play.addAction(w.act_render)

@@ -1,0 +1,78 @@
+"""The editor's device setting and the part-limit prompts (register, one line) reach the engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.document import PromptSettings
+from app.main_window import MainWindow
+from app.settings import AppSettings
+
+
+class RecordingBackend:
+    """Records device changes and loads; infill is never called here."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.devices: list[str] = []
+        self.loads = 0
+        self.device_label = "CPU (2 threads, int8)"
+
+    def load(self) -> None:
+        self.loads += 1
+
+    def set_device(self, device: str) -> None:
+        self.devices.append(device)
+
+    def infill(self, request, progress, cancel):  # noqa: ANN001, ANN201
+        return []
+
+
+def test_device_menu_reloads_the_model_there_and_is_remembered(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    settings = AppSettings.in_file(tmp_path / "s.ini")
+    backend = RecordingBackend()
+    window = MainWindow(backend=backend, settings=settings)
+    qtbot.addWidget(window)
+    window.start_model_loading()  # main() does this once the window shows
+    qtbot.waitUntil(lambda: window.model_state == "ready", timeout=10_000)
+    assert "CPU (2 threads, int8)" in window.status_model.text()
+    window.device_actions["cpu"].trigger()
+    qtbot.waitUntil(lambda: window.model_state == "ready" and backend.loads == 2, timeout=10_000)
+    assert backend.devices == ["cpu"] and settings.device() == "cpu"
+    assert AppSettings.in_file(tmp_path / "s.ini").device() == "cpu"
+    window.shutdown()
+
+
+def test_register_and_line_prompts_reach_the_engine_prompts() -> None:
+    from app.backends import EngineBackend
+
+    assert PromptSettings(register="loose", one_line="off").preferences().register == "loose"  # a preference
+    assert PromptSettings(register="tight").register == "strict"
+    back = PromptSettings.from_dict(PromptSettings(register="off", one_line="on").to_dict())
+    assert (back.register, back.one_line) == ("off", "on")
+    captured = {}
+
+    class FakeEngine:
+        class Selection:
+            def __init__(self, **kw) -> None:  # noqa: ANN003
+                captured["selection"] = kw
+
+        class Prompts:
+            def __init__(self, **kw) -> None:  # noqa: ANN003
+                captured["prompts"] = kw
+
+        @staticmethod
+        def infill(*args, **kw):  # noqa: ANN002, ANN003, ANN205
+            return []
+
+    from app.document import InfillRequest, RegionSelection
+    from engine.demo import demo_score
+
+    backend = EngineBackend()
+    backend._model = object()  # loaded
+    backend._import_engine = lambda: FakeEngine  # type: ignore[method-assign]
+    request = InfillRequest(demo_score(), RegionSelection(1, 2, (0,)), PromptSettings(register="loose", one_line="on"),
+                            frozenset(), ())
+    backend.infill(request, None, None)
+    assert captured["prompts"]["register"] == "loose" and captured["prompts"]["line"] is True
