@@ -61,8 +61,16 @@ class EvaluateOptions:
     seed: int = 0
     ppl: bool = False
     prompt_regions: int = 0  # whole-track regions regenerated under every prompt (prompts.py); 0 = off
+    limits: bool = True  # part limits at sampling (register strict, drum kit, one line); False = none
     plots: bool = True
     progress: bool = True
+
+
+def _limit_prompts(limits: bool):  # noqa: ANN202 - engine.infill.Prompts
+    """The engine's default prompts with the part limits on (its defaults) or all off."""
+    from engine.infill import Prompts
+
+    return Prompts() if limits else Prompts(register="off", line=False, kit=False)
 
 
 def _mean_metrics(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -116,7 +124,7 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
     config = {"data": str(opts.data), "split": opts.split, "model": str(opts.model) if opts.model else None,
               "songs": len(songs), "song_ids": [s.song_id for s in songs], "tasks": list(opts.tasks),
               "variations": opts.variations, "steps": opts.steps, "guidance": opts.guidance,
-              "temperature": opts.temperature, "seed": opts.seed,
+              "temperature": opts.temperature, "seed": opts.seed, "limits": opts.limits,
               "thin_context": None if model is None else model.uses_thin_context(opts.thin_context)}
     result = EvaluationResult(config=config, tasks=list(opts.tasks), methods=methods, skipped=plan.skipped)
     seconds = dict.fromkeys(methods, 0.0)
@@ -141,7 +149,7 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
 
             t0 = time.perf_counter()
             try:
-                outputs["model"] = infill(truth, sel, None, opts.variations, opts.guidance, opts.steps, case_seed,
+                outputs["model"] = infill(truth, sel, _limit_prompts(opts.limits), opts.variations, opts.guidance, opts.steps, case_seed,
                                           opts.temperature, model, thin_context=opts.thin_context)
             except StudioError as e:  # the case is dropped for every method, so all columns see the same regions
                 plan.skip(case.task, f"model failed: {type(e).__name__}")
@@ -230,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--prompt-regions", type=int, default=0,
                     help="also regenerate this many whole-track regions under every tempo class and with a band "
                          "added, at guidance 1, 2 and 3, against the training data (needs --model; 21 infills each)")
+    ap.add_argument("--no-limits", action="store_true",
+                    help="sample without the part limits (register, drum kit, one line): the model alone")
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     return ap
@@ -253,7 +263,8 @@ def evaluate_main(argv: list[str] | None = None) -> int:
                            tasks=tasks, variations=args.variations, steps=args.steps, guidance=args.guidance,
                            temperature=args.temperature, seed=args.seed,
                            thin_context={"auto": None, "on": True, "off": False}[args.thin_context],
-                           ppl=args.ppl, prompt_regions=max(args.prompt_regions, 0), plots=not args.no_plots, progress=not args.quiet)
+                           ppl=args.ppl, prompt_regions=max(args.prompt_regions, 0), plots=not args.no_plots, progress=not args.quiet,
+                           limits=not args.no_limits)
     from engine.errors import StudioError
 
     try:
