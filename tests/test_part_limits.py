@@ -118,3 +118,12 @@ def test_two_stage_chords_then_parts() -> None:
     assert [t.category for t in out.tracks[1:]] == ["PIANO", "BASS"]
     assert any(2 * BAR <= c.start < 6 * BAR for c in out.chords)  # the region's chords were written
     assert out.tracks[0].notes == melody_only.tracks[0].notes
+
+
+def test_register_is_read_from_the_bars_around_the_region() -> None:
+    """A bass that plays high in the intro and low around the region keeps to the low range there."""
+    far = [Note(b * BAR + k * 480, b * BAR + k * 480 + 400, 55 + k, 90) for b in range(4) for k in range(4)]
+    near = [Note(b * BAR + k * 480, b * BAR + k * 480 + 400, 30 + k, 90) for b in range(14, 30) for k in range(4)]
+    enc = encode(Score(tracks=[Track("Bass", 33, False, far + near)]))
+    problem = build_infill_problem(enc, Selection(20, 22, (0,)))
+    assert part_pitch_range(enc, problem, 0, "strict") == (28, 35)

@@ -41,17 +41,27 @@ class PartLimits:
             raise ValueError(f"register must be one of {', '.join(REGISTERS)}, got {self.register!r}")
 
 
-def _context_rows(encoding: SAEncoding, problem: InfillProblem, track: int) -> np.ndarray:
+CONTEXT_BARS = 8  # bars each side of the region a part's register is read from (as evaluate's context)
+
+
+def _context_rows(encoding: SAEncoding, problem: InfillProblem, track: int, bars: int | None = CONTEXT_BARS) -> np.ndarray:
+    """Rows of ``track`` outside the selected bars and within ``bars`` bars of them (None: the whole song)."""
     sel = problem.selection
-    outside = (encoding.bar_of_row < sel.start_bar) | (encoding.bar_of_row >= sel.end_bar)
+    b = encoding.bar_of_row
+    outside = (b < sel.start_bar) | (b >= sel.end_bar)
+    if bars is not None:
+        outside &= (b >= sel.start_bar - bars) & (b < sel.end_bar + bars)
     return np.flatnonzero((encoding.track_of_row == track) & outside)
 
 
-def context_pitches(encoding: SAEncoding, problem: InfillProblem, track: int) -> np.ndarray:
-    """MIDI pitches of ``track``'s notes outside the selected bars (the whole song is context)."""
+def context_pitches(encoding: SAEncoding, problem: InfillProblem, track: int, min_notes: int = MIN_RANGE_NOTES) -> np.ndarray:
+    """MIDI pitches of ``track``'s notes within CONTEXT_BARS bars of the region (outside it), or of the
+    whole song outside it when those are fewer than ``min_notes``: the register the part plays there."""
     if track >= encoding.n_tracks:
         return np.zeros(0, dtype=np.int64)
     rows = _context_rows(encoding, problem, track)
+    if len(rows) < min_notes:
+        rows = _context_rows(encoding, problem, track, None)
     return encoding.tokens[rows, COL_PITCH] - FIRST_PITCH + PITCH_MIN
 
 
@@ -72,7 +82,7 @@ def part_pitch_range(encoding: SAEncoding, problem: InfillProblem, track: int, r
 
 def drum_kit(encoding: SAEncoding, problem: InfillProblem, track: int) -> np.ndarray | None:
     """Drum keys ``track`` plays around the region, or None when it plays too few notes to tell."""
-    keys = context_pitches(encoding, problem, track)
+    keys = context_pitches(encoding, problem, track, MIN_KIT_NOTES)
     if len(keys) < MIN_KIT_NOTES:
         return None
     return np.unique(keys)
