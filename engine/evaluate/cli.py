@@ -62,6 +62,7 @@ class EvaluateOptions:
     ppl: bool = False
     prompt_regions: int = 0  # whole-track regions regenerated under every prompt (prompts.py); 0 = off
     limits: bool = True  # part limits at sampling (register strict, drum kit, one line); False = none
+    precision: str = "fp32"  # the model card's figures are fp32; "auto" = what infill uses (int8 on the CPU)
     plots: bool = True
     progress: bool = True
 
@@ -119,12 +120,12 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
     if opts.model is not None:
         from engine.infill import load_model
 
-        model = load_model(opts.model, precision="fp32")  # the model card's figures are fp32
+        model = load_model(opts.model, precision=opts.precision)
     methods = (["model"] if model is not None else []) + list(BASELINES)
     config = {"data": str(opts.data), "split": opts.split, "model": str(opts.model) if opts.model else None,
               "songs": len(songs), "song_ids": [s.song_id for s in songs], "tasks": list(opts.tasks),
               "variations": opts.variations, "steps": opts.steps, "guidance": opts.guidance,
-              "temperature": opts.temperature, "seed": opts.seed, "limits": opts.limits,
+              "temperature": opts.temperature, "seed": opts.seed, "limits": opts.limits, "precision": opts.precision,
               "thin_context": None if model is None else model.uses_thin_context(opts.thin_context)}
     result = EvaluationResult(config=config, tasks=list(opts.tasks), methods=methods, skipped=plan.skipped)
     seconds = dict.fromkeys(methods, 0.0)
@@ -238,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--prompt-regions", type=int, default=0,
                     help="also regenerate this many whole-track regions under every tempo class and with a band "
                          "added, at guidance 1, 2 and 3, against the training data (needs --model; 21 infills each)")
+    ap.add_argument("--precision", choices=("fp32", "auto", "int8", "fp16"), default="fp32",
+                    help="model precision (default fp32, the model card's; auto = as infill runs it: int8 on the CPU)")
     ap.add_argument("--no-limits", action="store_true",
                     help="sample without the part limits (register, drum kit, one line): the model alone")
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
@@ -264,7 +267,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
                            temperature=args.temperature, seed=args.seed,
                            thin_context={"auto": None, "on": True, "off": False}[args.thin_context],
                            ppl=args.ppl, prompt_regions=max(args.prompt_regions, 0), plots=not args.no_plots, progress=not args.quiet,
-                           limits=not args.no_limits)
+                           limits=not args.no_limits, precision=args.precision)
     from engine.errors import StudioError
 
     try:
