@@ -287,3 +287,24 @@ def test_evaluate_cli_rejects_bad_arguments(tiny_dataset: Path, tmp_path: Path) 
     assert evaluate_main(["--data", str(tiny_dataset), "--out", str(tmp_path / "o"), "--tasks", "nope", "--quiet"]) == 2
     assert evaluate_main(["--data", str(tmp_path / "missing"), "--out", str(tmp_path / "o"), "--quiet"]) == 2
     assert evaluate_main(["--data", str(tiny_dataset), "--out", str(tmp_path / "o"), "--ppl", "--quiet"]) == 2
+
+
+def test_band_from_melody_runs_from_evaluate(tiny_dataset: Path, tmp_path: Path) -> None:
+    import torch
+
+    from engine.evaluate.band_from_melody import run_band_from_melody, summarise
+    from engine.model.checkpoint import save_checkpoint
+    from engine.model.config import ModelConfig
+    from engine.model.network import SAModel
+
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(tmp_path / "ckpt", SAModel(ModelConfig.tiny()))
+    cases, skipped = run_band_from_melody(str(tiny_dataset), str(ckpt), songs=4, steps=1, progress=False, sources=("midi",))
+    assert cases and sum(skipped.values()) + len(cases) == 4
+    summary = summarise(cases)
+    assert summary["original band"]["chord_tone_ratio"] > 0.9  # the songs' own bands on their own chords
+    assert "model chords" not in summary  # an untrained-for-chords model keeps the detector's
+    out = tmp_path / "eval"
+    assert evaluate_main(["--data", str(tiny_dataset), "--model", str(ckpt), "--out", str(out), "--songs", "1",
+                          "--tasks", "span", "--steps", "1", "--quiet", "--no-plots", "--band-from-melody", "2"]) == 0
+    assert json.loads((out / "band_from_melody.json").read_text())["skipped"] == {}

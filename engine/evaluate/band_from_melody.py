@@ -188,9 +188,11 @@ def summarise(cases: list[BandCase]) -> dict[str, dict[str, float]]:
 
 
 def run_band_from_melody(data: str, model_dir: str | None, songs: int = 20, seed: int = 0, steps: int = 10,
-                         guidance: float = 1.5, progress: bool = True) -> tuple[list[BandCase], dict[str, int]]:
-    """The task over ``songs`` POP909 test songs of a dataset (seeded choice); returns the cases and the
-    skip reasons with their counts. Songs without annotated chords (not from POP909) are skipped."""
+                         guidance: float = 1.5, progress: bool = True,
+                         sources: tuple[str, ...] = ("pop909",)) -> tuple[list[BandCase], dict[str, int]]:
+    """The task over ``songs`` test songs of a dataset from ``sources`` (default POP909, whose chords are
+    annotated; other sources' stored chords were detected from their band), a seeded choice; returns the
+    cases and the skip reasons with their counts."""
     from tqdm import tqdm
 
     from engine.data.shards import SongStore
@@ -200,7 +202,7 @@ def run_band_from_melody(data: str, model_dir: str | None, songs: int = 20, seed
 
     store = SongStore(data, "test")
     model = load_model(model_dir, precision="fp32") if model_dir else load_default_model(precision="fp32")
-    pop909 = [i for i in range(len(store)) if store.meta(i).get("source") == "pop909"]
+    pop909 = [i for i in range(len(store)) if store.meta(i).get("source") in sources]
     chosen = [pop909[i] for i in choose_songs(len(pop909), songs, seed)]
     cases: list[BandCase] = []
     skipped: dict[str, int] = {}

@@ -239,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--prompt-regions", type=int, default=0,
                     help="also regenerate this many whole-track regions under every tempo class and with a band "
                          "added, at guidance 1, 2 and 3, against the training data (needs --model; 21 infills each)")
+    ap.add_argument("--band-from-melody", type=int, default=0, metavar="N",
+                    help="also the 'band from melody' task on N POP909 test songs (engine/evaluate/band_from_melody.py): "
+                         "a band for the bare melody with model, detector or annotated chords, and 'follows edited chords'")
     ap.add_argument("--precision", choices=("fp32", "auto", "int8", "fp16"), default="fp32",
                     help="model precision (default fp32, the model card's; auto = as infill runs it: int8 on the CPU)")
     ap.add_argument("--no-limits", action="store_true",
@@ -277,5 +280,13 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         return 2
     paths = write_results(result, args.out, opts.plots)
     print((args.out / "results.md").read_text(), end="")  # the table just written, not computed again
+    if args.band_from_melody > 0:
+        from engine.evaluate.band_from_melody import main as band_main
+
+        band_out = args.out / "band_from_melody.json"
+        band_args = ["--data", str(args.data), "--songs", str(args.band_from_melody), "--seed", str(args.seed),
+                     "--steps", str(args.steps), "--guidance", str(args.guidance), "--out", str(band_out)]
+        band_main(band_args + (["--model", str(args.model)] if args.model else []))
+        paths.append(band_out)
     print(f"wrote {len(paths)} files to {args.out}")
     return 0
