@@ -27,6 +27,7 @@ lint: deps
 bench: deps
 	$(PY) -m bench.midi_throughput
 	$(PY) -m bench.roundtrip_pop909
+	$(PY) -m bench.roundtrip_corpus --tiny
 	$(PY) -m bench.pop909_analysis
 	$(PY) -m bench.model_latency
 	$(PY) -m bench.render_speed
