@@ -162,6 +162,8 @@ def _infill(args: argparse.Namespace) -> int:
     new_tracks = tuple(dict.fromkeys(added + tuple(c for c in wanted if c not in present)))
     if not new_tracks and tracks == ():
         raise StudioError("nothing to regenerate: give --tracks, or --add instruments to add")
+    file_chords = list(score.chords)  # what the file's "Chord:" markers held (often nothing)
+    t0, t1 = (int(grid.position_to_tick(int(grid.bar_starts[b]))) for b in (start, end))
     if args.chords:
         try:
             given = parse_progression(args.chords, grid, start, end)
@@ -169,7 +171,6 @@ def _infill(args: argparse.Namespace) -> int:
             raise StudioError(f"--chords: {exc}") from None
         from engine.analysis.chords import detect_chords
 
-        t0, t1 = (int(grid.position_to_tick(int(grid.bar_starts[b]))) for b in (start, end))
         score.chords = replace_chords(list(score.chords) or list(detect_chords(score, grid)), t0, t1, given)
     out = Path(args.output) if args.output else src.with_name(f"{src.stem}-infill.mid")
     paths = _variation_paths(out, args.variations)
@@ -193,6 +194,8 @@ def _infill(args: argparse.Namespace) -> int:
                      steps=args.steps, seed=args.seed, temperature=args.temperature, model=model, progress=progress)
     print(file=sys.stderr)
     for path, result in zip(paths, results, strict=True):
+        if result.chords != file_chords:  # only the region's chords become new markers; detected ones stay unwritten
+            result.chords = replace_chords(file_chords, t0, t1, result.chords)
         _warn(path.name, write_midi(result, path))
         print(path)
     return 0
