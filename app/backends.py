@@ -21,7 +21,7 @@ from engine.analysis.grid import beat_grid
 from engine.device import DEVICE_CHOICES
 from engine.errors import StudioError
 from engine.score import Note, Score, Track
-from engine.threads import prefer_passive_wait, preload_torch_libraries
+from engine.threads import gil_handoff, prefer_passive_wait, preload_torch_libraries
 
 ProgressFn = Callable[[int, int], None]
 CancelFn = Callable[[], bool]
@@ -93,12 +93,13 @@ class EngineBackend:
         with self._lock:
             if self._model is not None:
                 return
-            preload_torch_libraries()  # map torch with the GIL released: the window stays smooth (engine.threads)
-            module = self._import_engine()
-            loader = getattr(module, "load_default_model", None)
-            if loader is None:
-                raise BackendUnavailable("engine.infill has no load_default_model(); the engine is incomplete.")
-            self._model = loader(self.device)
+            with gil_handoff():  # the window thread gets the GIL back often while torch imports (engine.threads)
+                preload_torch_libraries()  # map torch with the GIL released: the window stays smooth
+                module = self._import_engine()
+                loader = getattr(module, "load_default_model", None)
+                if loader is None:
+                    raise BackendUnavailable("engine.infill has no load_default_model(); the engine is incomplete.")
+                self._model = loader(self.device)
 
     def infill(self, request: InfillRequest, progress: ProgressFn | None, cancel: CancelFn | None) -> list[Score]:
         self.load()

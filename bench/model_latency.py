@@ -122,14 +122,22 @@ import json, threading, time
 done, err = threading.Event(), []
 def load():
     try:
+        import contextlib
+        handoff = contextlib.nullcontext()
         try:
             from engine.threads import prefer_passive_wait, preload_torch_libraries  # today's editor does both
             prefer_passive_wait()
-            preload_torch_libraries()
+            try:
+                from engine.threads import gil_handoff  # and loads under a finer GIL switch interval
+                handoff = gil_handoff()
+            except ImportError:
+                pass
         except ImportError:
-            pass
-        import engine.infill
-        engine.infill.load_default_model()
+            preload_torch_libraries = lambda: None  # noqa: E731 - the engine before issue 19
+        with handoff:
+            preload_torch_libraries()
+            import engine.infill
+            engine.infill.load_default_model()
     except Exception as exc:
         err.append(repr(exc))
     finally:

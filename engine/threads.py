@@ -124,3 +124,30 @@ def preload_torch_libraries() -> list[str]:
         if dlopen(path.encode(), os.RTLD_NOW | os.RTLD_GLOBAL):
             loaded.append(os.path.basename(path))
     return loaded
+
+
+# While torch is imported in a background thread the interpreter hands the GIL over only every
+# sys.getswitchinterval() seconds (5 ms by default) of bytecode, and ``import torch`` runs ~0.7 s of
+# module-level registration code (torch._prims, torch._meta_registrations): measured on the 2-core
+# machine, a 1 ms ticker on another thread stalled 50-70 ms at a time. A 0.2 ms interval during the
+# load brought every stall to 29-31 ms (bench.model_latency, three runs) and the editor's longest
+# event-loop gap from 60-64 ms to 36-39 ms (bench.editor_speed, three runs each); 0.1 and 0.05 ms gave
+# 36 and 35 ms, so what is left is single C calls inside torch's import. The interval is restored
+# afterwards, since finer switching costs throughput.
+LOAD_SWITCH_INTERVAL_S = 0.0002
+
+
+class gil_handoff:  # noqa: N801 - used as a context manager, like contextlib's
+    """``with gil_handoff(): import torch ...``: a finer GIL switch interval for the block, restored after."""
+
+    def __init__(self, interval: float = LOAD_SWITCH_INTERVAL_S) -> None:
+        self.interval = interval
+        self.previous = sys.getswitchinterval()
+
+    def __enter__(self) -> gil_handoff:
+        self.previous = sys.getswitchinterval()
+        sys.setswitchinterval(min(self.interval, self.previous))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.setswitchinterval(self.previous)

@@ -204,3 +204,20 @@ def test_preloading_torch_libraries_then_importing_torch_works():
     from engine.threads import preload_torch_libraries
 
     assert preload_torch_libraries() == []
+
+
+def test_gil_handoff_sets_a_finer_switch_interval_and_restores_it() -> None:
+    import sys
+
+    from engine.threads import LOAD_SWITCH_INTERVAL_S, gil_handoff
+
+    before = sys.getswitchinterval()
+    with gil_handoff():
+        assert sys.getswitchinterval() == pytest.approx(min(LOAD_SWITCH_INTERVAL_S, before))
+    assert sys.getswitchinterval() == before
+    try:
+        with gil_handoff():
+            raise RuntimeError("a failed load")
+    except RuntimeError:
+        pass
+    assert sys.getswitchinterval() == before
