@@ -89,6 +89,18 @@ class EngineBackend:
         """Whether the loaded model can write a region's chords (None until it is loaded)."""
         return None if self._model is None else bool(getattr(self._model, "writes_chords", False))
 
+    def prepare(self) -> None:
+        """Import torch and the engine now, on the calling thread, before the window first paints.
+
+        ``import torch`` holds the GIL for single C calls of ~30 ms (torch's op registrations) that no
+        switch interval can split; done in the background it stalled the window's event loop 36-39 ms at
+        a time (bench.editor_speed). Done before the window shows, it costs start-up ~0.7 s instead
+        (first paint ~1 s, target 2 s) and the background load that remains reads weights only."""
+        with gil_handoff():
+            preload_torch_libraries()
+            self._import_engine()
+            import torch  # noqa: F401 - the import is the point
+
     def load(self) -> None:
         with self._lock:
             if self._model is not None:

@@ -507,6 +507,13 @@ def run(argv: list[str]) -> int:
         from app.backends import PlaceholderBackend
 
         backend = PlaceholderBackend()
+    elif not args.screenshot:
+        engine_backend = EngineBackend(settings.device())
+        try:
+            engine_backend.prepare()  # torch's import before the first paint, not during the user's first seconds
+        except Exception:  # noqa: BLE001 - a missing engine is reported when the model loads, with its reason
+            pass
+        backend = engine_backend
     window = MainWindow(backend=backend, settings=settings)
     crash_handler.on_error = window.autosave  # after an unexpected error, put the song somewhere safe
     restored = False

@@ -91,6 +91,8 @@ def _startup_child() -> None:
     except (ImportError, ValueError):
         real = False
     backend = EngineBackend() if real else PlaceholderBackend(load_seconds=3.0)
+    if real:
+        backend.prepare()  # as main() does: torch is imported before the window first paints
     app = QApplication([])
     window = MainWindow(backend=backend, settings=AppSettings.in_file(Path(tempfile.mkdtemp()) / "s.ini"))
     painted: list[float] = []
