@@ -314,7 +314,8 @@ def infill(
 
 def _one_line_parts(score: Score, out: Score, selection: Selection, grid: Any, categories: Any, limits: Any) -> Score:
     """Regenerated parts that play one line around the region stay one line in it (part_limits)."""
-    from engine.representation.part_limits import is_line, line_up_region
+    from engine.analysis.lines import line_tracks
+    from engine.representation.part_limits import line_up_region
 
     if limits.line is False:
         return out
@@ -325,7 +326,9 @@ def _one_line_parts(score: Score, out: Score, selection: Selection, grid: Any, c
         if score.tracks[t].is_drum or categories[t] == "DRUMS":
             continue
         ctx = [n for n in score.tracks[t].notes if not t0 <= n.start < t1]
-        if limits.line is None and not is_line(np.asarray([n.start for n in ctx]), np.asarray([n.end for n in ctx])):
+        starts = np.asarray([n.start for n in ctx], dtype=np.int64)
+        lengths = np.asarray([n.end - n.start for n in ctx], dtype=np.int64)
+        if limits.line is None and not line_tracks(starts, lengths, np.zeros(len(ctx), dtype=np.int64)):
             continue
         notes, dropped = line_up_region(out.tracks[t].notes, t0, t1, keep_high=categories[t] != "BASS")
         if dropped or notes != out.tracks[t].notes:

@@ -1,12 +1,17 @@
 """Pitch ranges: where an instrument usually plays, and where a part plays in its song.
 
-``USUAL_RANGE`` gives each instrument category the sounding range (MIDI note numbers, both ends included)
-its instruments cover in practice. Orchestral families follow the practical ranges in Samuel Adler, *The
-Study of Orchestration* (3rd ed., 2002), converted to sounding pitch and taken over the family's common
-members (e.g. brass: horn, trumpet, trombone; reeds: saxophones, clarinet, oboe, bassoon); guitars and
-bass follow standard tuning with 22 frets (E2-D6; 4/5-string bass B0-G4); keyboards and synths a
-61-88-key keyboard; the lead voice (MELODY) spans bass to soprano (C3-E6). A few GM programs whose
-instrument differs from its family get their own range (contrabass, timpani, harp, piccolo, tuba).
+``USUAL_RANGE`` is the one table of each instrument category's usual sounding range (MIDI pitches, both
+ends included; 60 = C4): what an arranger writes for the category's instruments, a little wider than a
+beginner's range. The evaluation's range adherence (``evaluate.metrics``) and the sampler's register
+limits (``representation.part_limits``) both read it. Sources: the orchestral families (strings: cello
+C2 to violin about C7; brass: bass trombone to trumpet; reeds: bass clarinet and bassoon's upper range to
+flute-family reeds; pipes) from S. Adler, "The Study of Orchestration", 3rd ed., W. W. Norton 2002, rounded
+to the lowest instrument's bottom and the highest's practical top; guitars from standard tuning (low
+E2 = 40) and a 20-24-fret neck; bass guitar from a 4-string's E1 (28) to its 24th fret on G (G4 = 67), as
+it sounds; MELODY (a sung or lead line) from the soprano and tenor voice ranges of the same book's choral
+chapter (G3-E6); piano the 88 keys; synths and effects the widest a patch is usually played. DRUMS is the
+GM percussion key map (35-81). A few GM programs whose instrument differs from its family get their own
+range (contrabass, harp, timpani, tuba, piccolo; same book).
 """
 
 from __future__ import annotations
@@ -15,24 +20,24 @@ import numpy as np
 
 # (lowest, highest) sounding MIDI note per category.
 USUAL_RANGE: dict[str, tuple[int, int]] = {
-    "MELODY": (48, 88),
+    "MELODY": (55, 88),  # a sung or lead line: G3-E6
     "PIANO": (21, 108),
-    "CHROMATIC_PERCUSSION": (45, 108),  # marimba A2 .. glockenspiel C8
-    "ORGAN": (24, 96),
-    "ACOUSTIC_GUITAR": (40, 86),
-    "ELECTRIC_GUITAR": (40, 86),
-    "BASS": (23, 67),
-    "STRINGS": (36, 103),  # cello C2 .. violin G7
+    "CHROMATIC_PERCUSSION": (53, 96),  # vibraphone, glockenspiel, marimba
+    "ORGAN": (36, 96),
+    "ACOUSTIC_GUITAR": (40, 84),  # E2 - C6
+    "ELECTRIC_GUITAR": (40, 88),
+    "BASS": (28, 67),  # E1 - G4
+    "STRINGS": (36, 96),  # cello to violin
     "ENSEMBLE": (36, 96),
-    "BRASS": (34, 82),  # horn Bb1 .. trumpet Bb5
-    "REED": (34, 94),  # bassoon Bb1 .. clarinet Bb6
-    "PIPE": (60, 108),  # flute C4 .. piccolo C8
-    "SYNTH_LEAD": (36, 96),
+    "BRASS": (34, 84),
+    "REED": (44, 91),
+    "PIPE": (55, 98),
+    "SYNTH_LEAD": (48, 96),
     "SYNTH_PAD": (36, 96),
     "SYNTH_EFFECTS": (24, 108),
-    "ETHNIC": (36, 96),
-    "DRUMS": (27, 87),  # the GM percussion key map
-    "SOUND_EFFECTS": (21, 108),
+    "ETHNIC": (40, 96),
+    "DRUMS": (35, 81),  # GM drum map: acoustic bass drum .. open triangle
+    "SOUND_EFFECTS": (0, 127),
 }
 PROGRAM_RANGE: dict[int, tuple[int, int]] = {
     43: (28, 67),  # contrabass E1 .. G4
@@ -41,7 +46,7 @@ PROGRAM_RANGE: dict[int, tuple[int, int]] = {
     58: (28, 58),  # tuba
     72: (74, 108),  # piccolo
 }
-CONTEXT_MARGIN = 2  # semitones a part may go past the range it plays in its song ("strict" register)
+CONTEXT_MARGIN = 2  # semitones a part may go past the range it plays around the region (both evaluate and "strict")
 
 
 def usual_range(category: str, program: int | None = None) -> tuple[int, int]:

@@ -22,6 +22,7 @@ import numpy as np
 
 from engine.analysis.chord_vocab import chord_pitch_classes
 from engine.analysis.grid import BeatGrid
+from engine.analysis.ranges import USUAL_RANGE
 from engine.evaluate.musician import (
     DRUM_PIECES,
     PIECE_LABELS,
@@ -44,35 +45,8 @@ from engine.score import ChordLabel, Score
 # everything longer (a whole note in 4/4 is 32; longer values are rare and would only spread the mass).
 MAX_BIN = 32
 
-# Usual sounding range (MIDI pitches, inclusive; 60 = C4) of each instrument category: what an arranger
-# writes for the category's instruments, a little wider than a beginner's range. Sources: the orchestral
-# families (strings: cello C2 to violin about C7; brass: bass trombone to trumpet; reeds: bass clarinet and
-# bassoon's upper range to flute-family reeds; pipes) from S. Adler, "The Study of Orchestration", 3rd ed.,
-# W. W. Norton 2002, rounded to the lowest instrument's bottom and the highest's practical top; guitars
-# from standard tuning (low E2 = 40) and a 20-24-fret neck; bass guitar from a 4-string's E1 (28) to its
-# 24th fret on G (G4 = 67), as it sounds; MELODY (a sung or lead line) from the soprano and tenor voice
-# ranges of the same book's choral chapter (G3-E6); piano the 88 keys; synths and effects the widest a
-# patch is usually played. DRUMS is the GM percussion key map (35-81, ``musician.GM_DRUM_PIECE``).
-INSTRUMENT_RANGES: dict[str, tuple[int, int]] = {
-    "MELODY": (55, 88),  # a sung or lead line: G3-E6
-    "PIANO": (21, 108),
-    "CHROMATIC_PERCUSSION": (53, 96),  # vibraphone, glockenspiel, marimba
-    "ORGAN": (36, 96),
-    "ACOUSTIC_GUITAR": (40, 84),  # E2 - C6
-    "ELECTRIC_GUITAR": (40, 88),
-    "BASS": (28, 67),  # E1 - G4
-    "STRINGS": (36, 96),  # cello to violin
-    "ENSEMBLE": (36, 96),
-    "BRASS": (34, 84),
-    "REED": (44, 91),
-    "PIPE": (55, 98),
-    "SYNTH_LEAD": (48, 96),
-    "SYNTH_PAD": (36, 96),
-    "SYNTH_EFFECTS": (24, 108),
-    "ETHNIC": (40, 96),
-    "DRUMS": (35, 81),  # GM drum map: acoustic bass drum .. open triangle
-    "SOUND_EFFECTS": (0, 127),
-}
+# Usual sounding range of each instrument category: the one table in engine.analysis.ranges (sources there).
+INSTRUMENT_RANGES = USUAL_RANGE
 
 # Krumhansl-Kessler key profiles (C major / C minor), for the key estimate of the random baseline.
 KRUMHANSL_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])

@@ -14,9 +14,13 @@ its context, no bar in 4/4...), and the aggregation skips NaN and counts what it
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from engine.analysis.grid import POSITIONS_PER_BEAT
+from engine.analysis.lines import line_tracks, overlapping  # noqa: F401 - line_tracks: part of this module's checks
+from engine.analysis.ranges import CONTEXT_MARGIN
 
 # -- drums: the General MIDI percussion key map -------------------------------------------------------------
 DRUM_PIECES: tuple[str, ...] = ("kick", "snare", "hats", "toms", "crash", "other")
@@ -41,9 +45,7 @@ CELL = 2  # drum patterns are compared on 16th cells (2 x 32nds), the grid a dru
 HIT_TOLERANCE = 2  # a hit "on" a beat starts within this many 32nds after it (quantised data sits on it)
 BACKBEAT_CONTEXT = 0.5  # the context "has a backbeat" when at least this share of its 4/4 bars has one
 LEAP = 12  # semitones: a move larger than an octave is a leap
-RANGE_MARGIN = 2  # semitones either side of the part's own context range
-LINE_TOLERANCE = 0.05  # a part "plays one note at a time" when at most this share of its context notes overlap
-MIN_LINE_NOTES = 4  # ... and it has at least this many context notes
+RANGE_MARGIN = CONTEXT_MARGIN  # semitones either side of the part's own context range
 
 
 def drum_piece(keys: np.ndarray) -> np.ndarray:
@@ -118,21 +120,28 @@ def piece_context_similarity(gen_onset: np.ndarray, gen_key: np.ndarray, ctx_ons
     return out
 
 
+def _share_by_own_context(values: np.ndarray, track: np.ndarray, ctx_values: np.ndarray, ctx_track: np.ndarray,
+                          fits: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> float:
+    """Share of notes whose value ``fits(notes' values, own track's context values)``, over the tracks that
+    play in their context (a track silent there has nothing to keep to); NaN when no note is left."""
+    values, track = np.asarray(values, dtype=np.int64), np.asarray(track, dtype=np.int64)
+    ctx_values, ctx_track = np.asarray(ctx_values, dtype=np.int64), np.asarray(ctx_track, dtype=np.int64)
+    hits, counted = 0, 0
+    for t in np.unique(track).tolist():
+        own = ctx_values[ctx_track == t]
+        if not len(own):
+            continue
+        mine = values[track == t]
+        hits += int(fits(mine, own).sum())
+        counted += len(mine)
+    return hits / counted if counted else float("nan")
+
+
 def kit_adherence(key: np.ndarray, track: np.ndarray, ctx_key: np.ndarray, ctx_track: np.ndarray) -> float:
     """Share of drum notes on a key (a kit piece: 35 and 36 are two bass drums) that the same track plays
     in its context. Notes of tracks silent in their context are left out (no kit to keep); NaN when
     none is left."""
-    key, track = np.asarray(key, dtype=np.int64), np.asarray(track, dtype=np.int64)
-    ctx_key, ctx_track = np.asarray(ctx_key, dtype=np.int64), np.asarray(ctx_track, dtype=np.int64)
-    hits, counted = 0, 0
-    for t in np.unique(track).tolist():
-        kit = ctx_key[ctx_track == t]
-        if not len(kit):
-            continue
-        mine = key[track == t]
-        hits += int(np.isin(mine, kit).sum())
-        counted += len(mine)
-    return hits / counted if counted else float("nan")
+    return _share_by_own_context(key, track, ctx_key, ctx_track, lambda mine, kit: np.isin(mine, kit))
 
 
 def _hit_near(onset: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -181,17 +190,8 @@ def context_range_share(pitch: np.ndarray, track: np.ndarray, ctx_pitch: np.ndar
     """Share of notes within their own track's context range (lowest - ``margin`` .. highest + ``margin``
     semitones). Tracks silent in their context are left out (a new part has no range of its own yet:
     the instrument's range, ``metrics.range_adherence``, judges it); NaN when no note is left."""
-    pitch, track = np.asarray(pitch, dtype=np.int64), np.asarray(track, dtype=np.int64)
-    ctx_pitch, ctx_track = np.asarray(ctx_pitch, dtype=np.int64), np.asarray(ctx_track, dtype=np.int64)
-    inside, counted = 0, 0
-    for t in np.unique(track).tolist():
-        own = ctx_pitch[ctx_track == t]
-        if not len(own):
-            continue
-        mine = pitch[track == t]
-        inside += int(((mine >= own.min() - margin) & (mine <= own.max() + margin)).sum())
-        counted += len(mine)
-    return inside / counted if counted else float("nan")
+    return _share_by_own_context(pitch, track, ctx_pitch, ctx_track,
+                                 lambda mine, own: (mine >= own.min() - margin) & (mine <= own.max() + margin))
 
 
 def leap_rate(pitch: np.ndarray, onset: np.ndarray, track: np.ndarray, leap: int = LEAP) -> float:
@@ -218,31 +218,6 @@ def leap_rate(pitch: np.ndarray, onset: np.ndarray, track: np.ndarray, leap: int
 
 
 # -- line -----------------------------------------------------------------------------------------------------
-def overlapping(onset: np.ndarray, duration: np.ndarray, track: np.ndarray) -> np.ndarray:
-    """bool per note: it sounds together with another note of its track (starts before that one ends and
-    ends after it starts; two notes on one onset overlap)."""
-    onset, duration, track = (np.asarray(a, dtype=np.int64) for a in (onset, duration, track))
-    out = np.zeros(len(onset), dtype=bool)
-    for t in np.unique(track).tolist():
-        idx = np.flatnonzero(track == t)
-        idx = idx[np.lexsort((onset[idx] + duration[idx], onset[idx]))]
-        s, e = onset[idx], onset[idx] + duration[idx]
-        ends_before = np.maximum.accumulate(e)
-        with_earlier = np.r_[False, ends_before[:-1] > s[1:]]
-        with_later = np.r_[s[1:] < e[:-1], False]
-        out[idx] = with_earlier | with_later
-    return out
-
-
-def line_tracks(ctx_onset: np.ndarray, ctx_duration: np.ndarray, ctx_track: np.ndarray) -> set[int]:
-    """Tracks that play one note at a time in the context: at least MIN_LINE_NOTES notes there, at most
-    LINE_TOLERANCE of them overlapping."""
-    ctx_track = np.asarray(ctx_track, dtype=np.int64)
-    over = overlapping(ctx_onset, ctx_duration, ctx_track)
-    return {t for t in np.unique(ctx_track).tolist()
-            if (ctx_track == t).sum() >= MIN_LINE_NOTES and over[ctx_track == t].mean() <= LINE_TOLERANCE}
-
-
 def line_overlap(onset: np.ndarray, duration: np.ndarray, track: np.ndarray, lines: set[int]) -> float:
     """Share of the notes of ``lines`` tracks that overlap another note of their track: 0 for a line kept
     a line. NaN when no note is on a line track."""

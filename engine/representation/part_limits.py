@@ -6,7 +6,8 @@ column further per row, the way Composer's Assistant offers a strict/loose range
 lowest and highest notes +-2 semitones; loose: that or the instrument's usual range, whichever is wider),
 a new part keeps to its instrument's usual range, and a drum part keeps to the pieces of its kit. A part
 whose notes around the region never overlap (a vocal line, a bass line) stays one line: overlapping notes
-in the region are cut where the next one starts (``one_line``).
+in the region are cut where the next one starts (``one_line``; which parts are lines:
+``analysis.lines.line_tracks``, the evaluation's own definition).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from engine.representation.vocab import COL_PITCH, COLUMN_SIZES, FIRST_PITCH, PI
 from engine.score import Note
 
 REGISTERS = ("strict", "loose", "off")
-LINE_OVERLAP_SHARE = 0.05  # a part whose context overlaps at most this share of its notes is a line
 MIN_KIT_NOTES = 8  # drum notes around the region needed to trust its kit
 MIN_RANGE_NOTES = 8  # notes around the region needed to trust a part's register
 
@@ -119,18 +119,6 @@ def pitch_allowed(encoding: SAEncoding, problem: InfillProblem, limits: PartLimi
         allowed[np.ix_(np.flatnonzero(rows), np.arange(FIRST_PITCH, FIRST_PITCH + n_pitch))] = keep
         limited = True
     return allowed if limited else None
-
-
-def is_line(onsets: np.ndarray, ends: np.ndarray, share: float = LINE_OVERLAP_SHARE) -> bool:
-    """True when at most ``share`` of the notes start before the previous note has ended (or together
-    with it): one voice at a time. Needs at least 8 notes."""
-    order = np.lexsort((ends, onsets))
-    s, e = np.asarray(onsets)[order], np.asarray(ends)[order]
-    if len(s) < 8:
-        return False
-    running_end = np.maximum.accumulate(e)[:-1]
-    overlapping = s[1:] < running_end
-    return float(overlapping.mean()) <= share
 
 
 def one_line(notes: list[Note], keep_high: bool = True) -> tuple[list[Note], int]:
