@@ -307,30 +307,38 @@ def infill(
                 v = i % n_variations  # problems are [part a: v0 v1 ..., part b: v0 v1 ...]
                 results[v] = apply_infill(results[v], problem, rows)
         done_rounds += len(rounds)
-    if selection.attributes != "rhythm":
-        results = [_one_line_parts(score, out, selection, grid, categories, limits) for out in results]
+    if selection.attributes != "rhythm" and limits.line is not False:
+        region = tuple(int(grid.position_to_tick(int(grid.bar_starts[b]))) for b in (selection.start_bar, selection.end_bar))
+        lines = _line_parts(score, selection, region, categories, limits.line)
+        results = [_one_line(out, lines, region, categories) for out in results]
     return results
 
 
-def _one_line_parts(score: Score, out: Score, selection: Selection, grid: Any, categories: Any, limits: Any) -> Score:
-    """Regenerated parts that play one line around the region stay one line in it (part_limits)."""
+def _line_parts(score: Score, selection: Selection, region: tuple[int, int], categories: Any, line: bool | None) -> list[int]:
+    """Selected pitched tracks to keep one line: all of them (``line`` True), or those that are a line
+    around the region (``analysis.lines.line_tracks``, the evaluation's definition). Once per request."""
     from engine.analysis.lines import line_tracks
-    from engine.representation.part_limits import line_up_region
 
-    if limits.line is False:
-        return out
-    t0 = int(grid.position_to_tick(int(grid.bar_starts[selection.start_bar])))
-    t1 = int(grid.position_to_tick(int(grid.bar_starts[selection.end_bar])))
+    t0, t1 = region
     tracks = range(len(score.tracks)) if selection.tracks is None else selection.tracks
+    out = []
     for t in tracks:
         if score.tracks[t].is_drum or categories[t] == "DRUMS":
             continue
         ctx = [n for n in score.tracks[t].notes if not t0 <= n.start < t1]
         starts = np.asarray([n.start for n in ctx], dtype=np.int64)
         lengths = np.asarray([n.end - n.start for n in ctx], dtype=np.int64)
-        if limits.line is None and not line_tracks(starts, lengths, np.zeros(len(ctx), dtype=np.int64)):
-            continue
-        notes, dropped = line_up_region(out.tracks[t].notes, t0, t1, keep_high=categories[t] != "BASS")
-        if dropped or notes != out.tracks[t].notes:
+        if line or line_tracks(starts, lengths, np.zeros(len(ctx), dtype=np.int64)):
+            out.append(t)
+    return out
+
+
+def _one_line(out: Score, tracks: list[int], region: tuple[int, int], categories: Any) -> Score:
+    """``out`` with the region's notes of ``tracks`` made one line (part_limits.line_up_region)."""
+    from engine.representation.part_limits import line_up_region
+
+    for t in tracks:
+        notes, _dropped = line_up_region(out.tracks[t].notes, *region, keep_high=categories[t] != "BASS")
+        if notes != out.tracks[t].notes:
             out.tracks[t] = replace(out.tracks[t], notes=notes)
     return out
