@@ -34,7 +34,7 @@ from engine.representation.masks import (
     resolve_selection,
     split_selection,
 )
-from engine.representation.part_limits import REGISTERS, PartLimits
+from engine.representation.part_limits import CONTEXT_BARS, REGISTERS, PartLimits
 from engine.score import Score
 from engine.threads import prefer_passive_wait
 
@@ -309,14 +309,18 @@ def infill(
         done_rounds += len(rounds)
     if selection.attributes != "rhythm" and limits.line is not False:
         region = tuple(int(grid.position_to_tick(int(grid.bar_starts[b]))) for b in (selection.start_bar, selection.end_bar))
-        lines = _line_parts(score, selection, region, categories, limits.line)
+        near = (max(selection.start_bar - CONTEXT_BARS, 0), min(selection.end_bar + CONTEXT_BARS, grid.n_bars))
+        around = tuple(int(grid.position_to_tick(int(grid.bar_starts[b]))) for b in near)
+        lines = _line_parts(score, selection, region, around, categories, limits.line)
         results = [_one_line(out, lines, region, categories) for out in results]
     return results
 
 
-def _line_parts(score: Score, selection: Selection, region: tuple[int, int], categories: Any, line: bool | None) -> list[int]:
-    """Selected pitched tracks to keep one line: all of them (``line`` True), or those that are a line
-    around the region (``analysis.lines.line_tracks``, the evaluation's definition). Once per request."""
+def _line_parts(score: Score, selection: Selection, region: tuple[int, int], around: tuple[int, int], categories: Any,
+                line: bool | None) -> list[int]:
+    """Selected pitched tracks to keep one line: all of them (``line`` True), or those that are a line in
+    the bars ``around`` the region (ticks; ``analysis.lines.line_tracks``: the evaluation's definition and
+    context). Once per request."""
     from engine.analysis.lines import line_tracks
 
     t0, t1 = region
@@ -325,7 +329,7 @@ def _line_parts(score: Score, selection: Selection, region: tuple[int, int], cat
     for t in tracks:
         if score.tracks[t].is_drum or categories[t] == "DRUMS":
             continue
-        ctx = [n for n in score.tracks[t].notes if not t0 <= n.start < t1]
+        ctx = [n for n in score.tracks[t].notes if not t0 <= n.start < t1 and around[0] <= n.start < around[1]]
         starts = np.asarray([n.start for n in ctx], dtype=np.int64)
         lengths = np.asarray([n.end - n.start for n in ctx], dtype=np.int64)
         if line or line_tracks(starts, lengths, np.zeros(len(ctx), dtype=np.int64)):
