@@ -139,7 +139,8 @@ def load_model(directory: str | os.PathLike, device: str = "auto", precision: st
             model = quantized
     train = (read_checkpoint_info(path).get("metadata") or {}).get("train_config") or {}  # type: ignore[union-attr]
     thin = float(train.get("thin_context", 0.0)) > 0  # the training run thinned far context: infill so too
-    writes_chords = float(train.get("chord_masks", 0.0)) > 0  # trained to write chords (Selection.chords)
+    # trained to write chords (Selection.chords)
+    writes_chords = float(train.get("chord_masks", 0.0)) > 0 or float(train.get("harmonise", 0.0)) > 0
     return InfillModel(model, cfg, make_diffusion(cfg), str(path), thin, device=choice, writes_chords=writes_chords)
 
 
@@ -170,7 +171,7 @@ def _with_prompt(example: Any, prompts: Prompts, extra: tuple[str, ...]) -> Any:
     return replace(example, tempo=tempo, instruments=instruments)
 
 
-def _chord_choice(score: Score, encoding: Any, selection: Selection, model: InfillModel) -> Selection:
+def _chord_choice(score: Score, categories: tuple[str, ...], selection: Selection, model: InfillModel) -> Selection:
     """The selection with ``chords`` set where the model should write the region's chords
     (``chord_source.model_writes_chords``); a model not trained for it keeps the song's chords."""
     from engine.representation.chord_source import model_writes_chords
@@ -178,7 +179,7 @@ def _chord_choice(score: Score, encoding: Any, selection: Selection, model: Infi
     if selection.chords and not model.writes_chords:
         raise RepresentationError(
             "this model was not trained to write chords (train with chord_masks > 0); enter the chords instead")
-    if selection.attributes == "all" and model.writes_chords and model_writes_chords(score, selection, encoding.categories):
+    if selection.attributes == "all" and model.writes_chords and model_writes_chords(score, selection, categories):
         return replace(selection, chords=True)
     return selection
 
@@ -238,6 +239,7 @@ def infill(
     from engine.analysis.grid import beat_grid
     from engine.diffusion.batch import collate, split_tokens, with_pitch_limits
     from engine.representation.apply import apply_infill
+    from engine.representation.chord_source import has_harmony
     from engine.representation.encode import encode, score_categories, score_chords
     from engine.representation.part_limits import pitch_allowed
 
@@ -250,11 +252,15 @@ def infill(
     thin = model.uses_thin_context(thin_context)
     grid = beat_grid(score)
     categories = score_categories(score)
-    chords = score_chords(score, grid)
+    selection = _chord_choice(score, categories, selection, model)
+    # A bare melody (no chords, no harmony part) whose chords the model writes: the chords around the
+    # region stay unknown rather than the detector's guesses from the melody alone, as in training
+    # (training_masks.harmonise_problem).
+    bare = selection.chords and not score.chords and not has_harmony(score, categories)
+    chords = [] if bare else score_chords(score, grid)
     encoding = encode(score, grid=grid, categories=categories, chords=chords)
     if selection.end_bar > encoding.end_bar or selection.start_bar < 0 or selection.start_bar >= selection.end_bar:
         raise RepresentationError(f"bars {selection.start_bar + 1}-{selection.end_bar} are outside the song's {encoding.end_bar} bars")
-    selection = _chord_choice(score, encoding, selection, model)
     limits = prompts.limits
     programs = [int(t.program) for t in score.tracks] + [DEFAULT_PROGRAM[c] for c in selection.new_tracks]
     # Chords first, then the parts: when the model writes the region's chords with new or regenerated

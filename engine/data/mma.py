@@ -24,11 +24,17 @@ from engine.score import ChordLabel, Note, Score, Track
 MMA_LIB = Path("/usr/share/mma/lib")
 MMA_TEMPO = 120.0
 BEATS_PER_BAR = 4
-# Pop/rock grooves of MMA's standard library (filtered by what the installed library defines).
+MIN_FOUR_BEAT_BARS = 0.8  # a song gets band layers when at least this share of its bars has four beats
+# Pop, rock and soul grooves of MMA's standard library (filtered by what the installed library defines and
+# by ``has_backbeat``: POP909 has no drums, so these grooves are all the drumming the model sees in pop songs).
 DEFAULT_GROOVES: tuple[str, ...] = (
-    "8Beat", "PopBallad", "SoftRock", "RockBallad", "FolkRock", "BasicRock", "60sRock", "Ballad", "Folk",
-    "Rock-128", "PopBallad1", "SoftRock1", "8Beat1", "RockBallad1",
+    "8Beat", "8Beat1", "8BeatPlus", "8BeatWalk", "BasicRock", "BasicRock4", "50sRock", "50sRock1", "PopBallad",
+    "PopBallad1", "PopBallad2", "PopBalladPlus", "RockBallad", "RockBallad1", "Rock128", "DSoul", "R&B", "BoneyM",
+    "SoftRock", "SoftRock1", "FolkRock", "60sRock", "Ballad", "Folk",
 )  # fmt: skip
+KICK_KEYS = (35, 36)  # GM drum map: acoustic and electric bass drum
+SNARE_KEYS = (37, 38, 39, 40)  # side stick, snares, hand clap
+MIN_GROOVE_SHARE = 0.75  # share of bars with a kick on 1 and a backbeat for a groove to count as a pop groove
 _ROOTS = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _QUALITY = {"": "", "m": "m", "+": "aug", "dim": "dim", "7": "7", "maj7": "M7", "m7": "m7", "m7b5": "m7b5",
             "sus2": "sus2", "sus4": "sus4"}  # fmt: skip
@@ -55,11 +61,42 @@ def defined_grooves(lib: Path = MMA_LIB) -> frozenset[str]:
 
 
 def available_grooves(candidates: tuple[str, ...] = DEFAULT_GROOVES) -> list[str]:
-    """The candidates MMA can play here ([] when MMA is not installed)."""
+    """The candidates MMA can play here and that drum like a pop song (``has_backbeat``); [] when MMA is
+    not installed."""
     if mma_executable() is None:
         return []
     known = defined_grooves()
-    return [g for g in candidates if g.lower() in known]
+    return [g for g in candidates if g.lower() in known and has_backbeat(g)]
+
+
+@lru_cache(maxsize=64)
+def drum_profile(groove: str, bars: int = 8) -> tuple[float, float]:
+    """(share of bars with a kick on beat 1, share with a snare or clap on beats 2 and 4) of ``groove``'s
+    drums over ``bars`` bars of a I-IV-V chart, on MMA's own grid (within a 32nd of the beat). Several
+    grooves named pop or rock in MMA's library have no kick (SoftRock, FolkRock) or put the snare off the
+    beat (60sRock): trained on, they teach a drum part without the pulse a pop song's listener expects."""
+    try:
+        band = render_mma(mma_source(["C", "C", "F", "G"] * bars, groove, 0), timeout=30.0)
+    except MMAError:
+        return 0.0, 0.0
+    tol = 1 / 8  # a 32nd note, in beats
+    kick, two, four = np.zeros(bars, bool), np.zeros(bars, bool), np.zeros(bars, bool)
+    for t in band.tracks:
+        for n in t.notes if t.is_drum else ():
+            bar, beat = divmod(n.start / band.ticks_per_beat, BEATS_PER_BAR)
+            if int(bar) >= bars:
+                continue
+            if n.pitch in KICK_KEYS and beat < tol:
+                kick[int(bar)] = True
+            if n.pitch in SNARE_KEYS:
+                two[int(bar)] |= abs(beat - 1) < tol
+                four[int(bar)] |= abs(beat - 3) < tol
+    return float(kick.mean()), float((two & four).mean())
+
+
+def has_backbeat(groove: str) -> bool:
+    """True when ``groove`` has a kick on 1 and the backbeat in at least MIN_GROOVE_SHARE of its bars."""
+    return min(drum_profile(groove)) >= MIN_GROOVE_SHARE
 
 
 def pick_grooves(grooves: list[str], n: int, song_id: str, seed: int) -> list[str]:
@@ -77,21 +114,42 @@ def mma_chord(label: ChordLabel | None) -> str:
     return _ROOTS[label.root % 12] + _QUALITY[label.quality]
 
 
-def chord_chart(score: Score) -> tuple[list[str], int]:
-    """Per-beat MMA chords from the first downbeat, padded to whole bars; and that downbeat's beat index."""
-    if not score.beats or not score.downbeats or not score.chords:
-        raise MMAError("a band layer needs beat, downbeat and chord annotations")
+def song_bars(score: Score) -> list[np.ndarray]:
+    """The beat ticks of each annotated bar (downbeat to next downbeat; the last bar runs to the last
+    beat). Raises MMAError when the song lacks beats or downbeats."""
+    if not score.beats or not score.downbeats:
+        raise MMAError("a band layer needs beat and downbeat annotations")
     beats = np.asarray(score.beats, dtype=np.int64)
-    first = int(np.searchsorted(beats, score.downbeats[0]))
+    idx = np.unique(np.searchsorted(beats, np.asarray(score.downbeats, dtype=np.int64)))
+    idx = idx[idx < len(beats)]
+    edges = np.append(idx, len(beats))
+    return [beats[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
+def chord_chart(score: Score) -> tuple[list[str], list[np.ndarray]]:
+    """One MMA bar of BEATS_PER_BAR chords per annotated bar, and the annotated bars' beat ticks.
+
+    Bar k of the chart is bar k of the song, whatever the song's bar lengths: a chart of beats counted
+    from the first downbeat drifts a beat off the song's bars after every 2-, 3- or 5-beat bar, and a
+    groove's kick on 1 and snare on 2 and 4 then land elsewhere in the song's bars (POP909 holds such bars
+    in about one song in three). A bar of fewer beats repeats its last chord; a longer bar keeps its first
+    four. Songs whose bars are mostly not of four beats (3/4, 6/8) raise MMAError: a 4/4 groove on them
+    teaches a wrong meter. Raises MMAError when the song lacks beat, downbeat or chord annotations."""
+    if not score.chords:
+        raise MMAError("a band layer needs chord annotations")
+    bars = song_bars(score)
+    if sum(len(b) == BEATS_PER_BAR for b in bars) < MIN_FOUR_BEAT_BARS * len(bars):
+        raise MMAError(f"the song's bars are mostly not of {BEATS_PER_BAR} beats; the grooves are 4/4")
     chords = sorted(score.chords, key=lambda c: c.start)
     starts = np.asarray([c.start for c in chords])
     out: list[str] = []
-    for tick in beats[first:]:
-        i = int(np.searchsorted(starts, tick, side="right")) - 1
-        out.append(mma_chord(chords[i] if i >= 0 and chords[i].end > tick else None))
-    while len(out) % BEATS_PER_BAR:
-        out.append(out[-1] if out else "z")
-    return out, first
+    for bar in bars:
+        names = []
+        for tick in bar[:BEATS_PER_BAR]:
+            i = int(np.searchsorted(starts, tick, side="right")) - 1
+            names.append(mma_chord(chords[i] if i >= 0 and chords[i].end > tick else None))
+        out += names + [names[-1]] * (BEATS_PER_BAR - len(names))
+    return out, bars
 
 
 def mma_source(chart: list[str], groove: str, seed: int) -> str:
@@ -122,31 +180,42 @@ def render_mma(source: str, timeout: float = 120.0) -> Score:
         return read_midi_fast(mid)
 
 
-def _warp(ticks: np.ndarray, mma_tpb: int, beats: np.ndarray, first: int) -> np.ndarray:
-    """MMA ticks (fixed tempo) -> song ticks: beat position first + t / tpb, linear between annotated beats."""
-    pos = first + ticks.astype(np.float64) / mma_tpb
-    idx = np.arange(len(beats), dtype=np.float64)
-    out = np.interp(pos, idx, beats.astype(np.float64))
+def _warp(ticks: np.ndarray, mma_tpb: int, bars: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """MMA ticks (fixed tempo, 4-beat bars) -> song ticks, bar k of MMA onto bar k of the song: beat j of
+    the bar onto the bar's beat j, linear between beats. Returns (ticks, kept): a position past the bar's
+    last beat (a bar shorter than four beats) or past the song is not kept."""
+    beats = np.concatenate(bars)
+    first = np.cumsum([0] + [len(b) for b in bars])  # index of each bar's downbeat in ``beats``
+    pos = ticks.astype(np.float64) / mma_tpb
+    bar = np.floor(pos / BEATS_PER_BAR).astype(np.int64)
+    within = pos - bar * BEATS_PER_BAR
+    n_bars = len(bars)
+    lengths = np.asarray([len(b) for b in bars] + [BEATS_PER_BAR])
+    safe = np.clip(bar, 0, n_bars)
+    kept = (bar < n_bars) & (within < lengths[safe])
+    idx = first[np.minimum(safe, n_bars)] + within  # fractional index into ``beats``
+    grid = np.arange(len(beats), dtype=np.float64)
+    out = np.interp(idx, grid, beats.astype(np.float64))
     last_step = float(beats[-1] - beats[-2]) if len(beats) > 1 else 480.0
-    out = np.where(pos > idx[-1], beats[-1] + (pos - idx[-1]) * last_step, out)
-    return np.rint(out).astype(np.int64)
+    out = np.where(idx > grid[-1], beats[-1] + (idx - grid[-1]) * last_step, out)
+    return np.rint(out).astype(np.int64), kept
 
 
 def add_band(score: Score, groove: str, seed: int = 0) -> Score:
     """A copy of ``score`` with MMA's band parts for ``groove`` appended (``generated=True``, drums merged
     into one kit track, melodic programs varied within their GM family by ``seed``)."""
-    chart, first = chord_chart(score)
+    chart, bars = chord_chart(score)
     band = render_mma(mma_source(chart, groove, seed))
-    beats = np.asarray(score.beats, dtype=np.int64)
     rng = np.random.default_rng(seed)
     out = score.copy()
     drums: list[Note] = []
     for t in band.tracks:
         if not t.notes:
             continue
-        starts = _warp(np.asarray([n.start for n in t.notes]), band.ticks_per_beat, beats, first)
-        ends = _warp(np.asarray([n.end for n in t.notes]), band.ticks_per_beat, beats, first)
-        notes = [Note(int(s), int(max(e, s + 1)), n.pitch, n.velocity) for s, e, n in zip(starts, ends, t.notes, strict=True)]
+        starts, kept = _warp(np.asarray([n.start for n in t.notes]), band.ticks_per_beat, bars)
+        ends, _ = _warp(np.asarray([n.end for n in t.notes]), band.ticks_per_beat, bars)
+        notes = [Note(int(s), int(max(e, s + 1)), n.pitch, n.velocity)
+                 for s, e, k, n in zip(starts, ends, kept, t.notes, strict=True) if k]
         if t.is_drum:
             drums += notes
             continue

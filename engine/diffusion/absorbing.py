@@ -29,7 +29,7 @@ from engine.diffusion.base import (
 from engine.diffusion.batch import SABatch
 from engine.diffusion.constraints import commit_consistently, constrain
 from engine.model.network import SAModel
-from engine.representation.vocab import MASK, N_COLUMNS, PAD
+from engine.representation.vocab import CHORD_ROW, COL_PITCH, MASK, N_COLUMNS, PAD
 
 
 def masked_fraction(masked: torch.Tensor, generate: torch.Tensor) -> torch.Tensor:
@@ -41,6 +41,9 @@ def masked_fraction(masked: torch.Tensor, generate: torch.Tensor) -> torch.Tenso
 class AbsorbingDiffusion(Diffusion):
     kind = "absorbing"
     tie_empty_rows = True  # one "note or empty slot" draw per row (draw_cells); False: each cell on its own
+    # Loss weight of the chord cells of chord rows (TrainConfig.chord_loss_weight): a region has two chord
+    # rows a bar against dozens of note rows, so at weight 1 the chords are a few per cent of the loss.
+    chord_weight = 1.0
 
     def loss(
         self, model: SAModel, batch: SABatch, generator: torch.Generator | None = None
@@ -56,10 +59,14 @@ class AbsorbingDiffusion(Diffusion):
         n = masked.sum().clamp(min=1)
         ce = torch.zeros((), device=dev)
         correct = torch.zeros((), device=dev)
+        chord_rows = batch.tokens[..., 0] == CHORD_ROW
         for c in range(N_COLUMNS):
             m = masked[..., c]
             logits, target = out.logits[c][m], batch.tokens[..., c][m]
-            ce = ce + F.cross_entropy(logits, target, reduction="sum")
+            per_cell = F.cross_entropy(logits, target, reduction="none")
+            if c == COL_PITCH and self.chord_weight != 1.0:  # a chord row's chord is in the pitch column
+                per_cell = per_cell * torch.where(chord_rows[m], self.chord_weight, 1.0)
+            ce = ce + per_cell.sum()
             correct = correct + (logits.argmax(-1) == target).sum()
         loss = ce / n
         return loss, {"loss": loss.item(), "acc": (correct / n).item(), "masked": float(masked.sum())}

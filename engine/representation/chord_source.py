@@ -17,6 +17,13 @@ from engine.score import Score
 NOT_HARMONY = ("MELODY", "DRUMS")
 
 
+def has_harmony(score: Score, categories: tuple[str, ...] | list[str], exclude: set[int] | frozenset[int] = frozenset()) -> bool:
+    """True when a track of ``score`` outside ``exclude`` has notes and is neither a melody nor drums: a
+    part the chord detector can read the harmony from. ``categories``: one per track."""
+    return any(t.notes and c not in NOT_HARMONY and i not in exclude
+               for i, (t, c) in enumerate(zip(score.tracks, categories, strict=True)))
+
+
 def model_writes_chords(score: Score, selection: Selection, categories: tuple[str, ...] | list[str]) -> bool:
     """True when ``selection`` should regenerate its bars' chords (``Selection.chords``).
 
@@ -29,8 +36,7 @@ def model_writes_chords(score: Score, selection: Selection, categories: tuple[st
     if score.chords:
         return False
     selected = set(range(len(score.tracks)) if selection.tracks is None else selection.tracks)
-    kept = [c for i, (t, c) in enumerate(zip(score.tracks, categories, strict=True)) if t.notes and i not in selected]
-    if any(c not in NOT_HARMONY for c in kept):
+    if has_harmony(score, categories, selected):
         return False
     generated = [categories[i] for i in selected if 0 <= i < len(categories)] + list(selection.new_tracks)
     return any(c not in NOT_HARMONY for c in generated)

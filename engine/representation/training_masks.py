@@ -26,7 +26,7 @@ from engine.representation.masks import (
     locked_rows,
     segments,
 )
-from engine.representation.vocab import FIRST_PITCH, PITCH_MIN
+from engine.representation.vocab import CHANGE, CHORD_ROW, FIRST_PITCH, NO_CHORD, PITCH_MIN
 from engine.representation.windows import windows
 
 STRATEGIES: tuple[str, ...] = ("tracks", "span", "attribute", "accompaniment", "melody", "drums")
@@ -101,12 +101,19 @@ def random_training_problem(
     thin_context: float = 0.0,
     part_spans: float = 0.0,
     chord_masks: float = 0.0,
+    harmonise: float = 0.0,
 ) -> InfillProblem:
     """A random window of the song with a random selection in it, slots filled with the real notes + PAD.
     With probability ``thin_context`` the bars beyond THIN_NEAR_BARS of the selection keep only the
     selected tracks (``build_problem``'s thin_beyond): the editor's long-context layout. ``part_spans``: see
     ``_draw_selection``. With probability ``chord_masks`` a full ('all') selection regenerates its bars' chords
-    too (``Selection.chords``): the model learns to write chords from the melody and the chords around."""
+    too (``Selection.chords``): the model learns to write chords from the melody and the chords around.
+    With probability ``harmonise`` the example is ``harmonise_problem`` instead."""
+    # drawn only when asked, so that runs without it see exactly the examples they saw before
+    if harmonise > 0 and rng.random() < harmonise:
+        problem = harmonise_problem(encoding, rng, max_rows)
+        if problem is not None:
+            return problem
     wins = windows(encoding, max_rows)
     win = wins[int(rng.integers(len(wins)))]
     sel = _draw_selection(encoding, rng, win.start_bar, win.end_bar, weights, part_spans)
@@ -138,6 +145,60 @@ def random_training_problem(
             sel = replace(sel, end_bar=sel.start_bar + max(1, n * 3 // 4))
 
 
+def melody_only(encoding: SAEncoding) -> SAEncoding:
+    """``encoding`` without the rows of its harmony parts: only chord and bar rows, the melody and the
+    drums (``chord_source.NOT_HARMONY``) stay. Track numbers, categories and the instrument prompt are
+    kept, so the prompt still names the band to come."""
+    from engine.representation.chord_source import NOT_HARMONY
+
+    harmony = np.asarray([c not in NOT_HARMONY for c in encoding.categories] + [False], dtype=bool)
+    keep = ~harmony[encoding.track_of_row]  # track -1 (chord and bar rows) indexes the appended False
+    return replace(
+        encoding, tokens=encoding.tokens[keep], track_of_row=encoding.track_of_row[keep],
+        bar_of_row=encoding.bar_of_row[keep], position_of_row=encoding.position_of_row[keep],
+        velocity_of_row=encoding.velocity_of_row[keep],
+    )  # fmt: skip
+
+
+def without_chords_outside(encoding: SAEncoding, start_bar: int, end_bar: int) -> SAEncoding:
+    """``encoding`` as ``encode`` makes it from a song without chords, outside grid bars [start_bar,
+    end_bar): bar rows say no chord and the chord-change rows are gone. A melody a songwriter brings has no
+    chords around the region either (``infill`` then does not run the detector on the melody)."""
+    chord = (encoding.track_of_row < 0) & (encoding.tokens[:, 0] == CHORD_ROW)
+    outside = chord & ((encoding.bar_of_row < start_bar) | (encoding.bar_of_row >= end_bar))
+    keep = ~(outside & (encoding.tokens[:, 3] == CHANGE))
+    tokens = encoding.tokens.copy()
+    tokens[outside, 2] = NO_CHORD
+    return replace(
+        encoding, tokens=tokens[keep], track_of_row=encoding.track_of_row[keep], bar_of_row=encoding.bar_of_row[keep],
+        position_of_row=encoding.position_of_row[keep], velocity_of_row=encoding.velocity_of_row[keep],
+    )  # fmt: skip
+
+
+def harmonise_problem(encoding: SAEncoding, rng: np.random.Generator, max_rows: int = 256) -> InfillProblem | None:
+    """The chords of a 1-16 bar span written from the melody alone: the song without its harmony parts
+    (``melody_only``), the span's chord rows masked, nothing else. This is the first stage of a band for a
+    melody with no chords (``infill``: chords first, then the parts), which the full-selection chord masks
+    do not teach: there the accompaniment's slots are in the window and partly revealed by the noise, so
+    the chords can be read off them. In half of the examples the chords around the span are kept (a song
+    with some chords entered), in the other half they are gone (``without_chords_outside``: a bare
+    melody). None when the song has no melody."""
+    if "MELODY" not in encoding.categories:
+        return None
+    reduced = melody_only(encoding)
+    wins = windows(reduced, max_rows)
+    win = wins[int(rng.integers(len(wins)))]
+    n = int(rng.integers(1, min(2 * MAX_SPAN_BARS, win.end_bar - win.start_bar) + 1))
+    s = int(rng.integers(win.start_bar, win.end_bar - n + 1))
+    if rng.random() < 0.5:
+        reduced = without_chords_outside(reduced, s, s + n)
+    try:
+        return build_problem(reduced, Selection(s, s + n, (), "all", chords=True), lambda seg, t: 0, max_rows,
+                             targets=True)
+    except RepresentationError:
+        return None
+
+
 def random_training_mask(
     encoding: SAEncoding,
     rng: np.random.Generator,
@@ -146,8 +207,10 @@ def random_training_mask(
     thin_context: float = 0.0,
     part_spans: float = 0.0,
     chord_masks: float = 0.0,
+    harmonise: float = 0.0,
 ) -> SAExample:
     """One training example (deterministic for a given ``rng`` state). Strategies, drawn by ``weights``:
     whole tracks over the window, a 1-8 bar span x tracks, pitch-only or rhythm-only over a span,
     accompaniment given melody, melody given accompaniment, drums given the rest."""
-    return random_training_problem(encoding, rng, max_rows, weights, thin_context, part_spans, chord_masks).example
+    return random_training_problem(encoding, rng, max_rows, weights, thin_context, part_spans, chord_masks,
+                                   harmonise).example

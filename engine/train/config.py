@@ -56,6 +56,11 @@ class TrainConfig:
     # Share of full ('all') selections that regenerate their bars' chord rows too (Selection.chords), so the
     # model can write the chords of a region (a band for a melody that has none to detect; reharmonise).
     chord_masks: float = 0.0
+    # Share of examples that write a 1-16 bar span's chords from the melody alone, the song's harmony parts
+    # left out (training_masks.harmonise_problem): the first stage of a band for a melody with no chords.
+    harmonise: float = 0.0
+    # Loss weight of chord rows' chord cells (absorbing diffusion only; 1 = every cell alike).
+    chord_loss_weight: float = 1.0
     # Songs drawn with weight (songs of their tempo class) ** -tempo_balance, so rare tempo classes are
     # trained too (0 = every song once per epoch, as before; 1 = the classes equally often).
     tempo_balance: float = 0.0

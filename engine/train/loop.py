@@ -167,6 +167,10 @@ def train(cfg: TrainConfig, data: str | Path, out: str | Path, *, device: str | 
                 print(f"weights from {cfg.init_from}; new: {', '.join(new) or 'none'}", flush=True)
         ema = EMA(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
         diffusion = make_diffusion(mcfg)
+        if cfg.chord_loss_weight != 1.0:
+            if not hasattr(diffusion, "chord_weight"):
+                raise ValueError(f"chord_loss_weight needs the absorbing diffusion, not {mcfg.diffusion!r}")
+            diffusion.chord_weight = float(cfg.chord_loss_weight)
         loss_fn = loss_fn or diffusion.loss
         decay = [p for p in model.parameters() if p.ndim >= 2]
         no_decay = [p for p in model.parameters() if p.ndim < 2]
@@ -188,7 +192,7 @@ def train(cfg: TrainConfig, data: str | Path, out: str | Path, *, device: str | 
         train_ds = TrainingExamples(SongStore(data, "train"), cfg.seed, cfg.max_rows, mcfg.max_bars,
                                     transpose=cfg.transpose, thin_context=cfg.thin_context,
                                     part_spans=cfg.part_spans, chord_masks=cfg.chord_masks,
-                                    tempo_balance=cfg.tempo_balance)
+                                    tempo_balance=cfg.tempo_balance, harmonise=cfg.harmonise)
         val = _val_batches(data, cfg, mcfg.max_bars) if info.is_main else []
         net = DDP(model, device_ids=[dev.index] if dev.type == "cuda" else None) if info.enabled else model
         log = RunLog(out, start) if info.is_main else None
