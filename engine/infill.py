@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL_DIR = REPO_ROOT / "resources" / "models" / "default"
+# Temperature of the chords-only stage (a band for a melody with no chords): set from measurement, see
+# the model card's "band from melody" table.
+CHORD_TEMPERATURE = 1.0
 
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]
@@ -221,6 +224,7 @@ def infill(
     progress: Progress | None = None,
     cancel: Cancel | None = None,
     thin_context: bool | None = None,
+    chord_temperature: float | None = None,
 ) -> list[Score]:
     """``n_variations`` new versions of ``score`` in which only ``selection`` was regenerated.
 
@@ -228,6 +232,8 @@ def infill(
     model step; ``cancel()`` returning True stops the work and raises ``engine.diffusion.SamplingCancelled``.
     The input score is never modified. ``thin_context`` (None: as the model was trained) lets the window
     reach further into the regenerated parts by dropping the other parts of far bars (masks.build_problem).
+    ``chord_temperature``: the sampling temperature of the chords-only first stage when the model writes a
+    region's chords before its parts (None: CHORD_TEMPERATURE); the parts use ``temperature``.
 
     Per request, not per part: the beat grid, track categories, chords and slot counts are computed
     once; a selection longer than a window is split into parts, parts whose windows do not read each
@@ -305,8 +311,10 @@ def infill(
                     progress(offset + done, total)
 
             with model.autocast():
+                chords_only = len(plans) > 1 and n_stage == 0
                 tokens = model.diffusion.sample(
-                    model.model, batch, steps=steps, guidance=guidance, temperature=temperature,
+                    model.model, batch, steps=steps, guidance=guidance,
+                    temperature=(CHORD_TEMPERATURE if chord_temperature is None else chord_temperature) if chords_only else temperature,
                     generator=generator, progress=step_progress, cancel=cancel,
                 )
             for i, (problem, rows) in enumerate(zip(problems, split_tokens(tokens, batch), strict=True)):

@@ -107,7 +107,7 @@ def fourth_up(chords: list[ChordLabel], t0: int, t1: int) -> list[ChordLabel]:
 
 
 def run_case(song: Song, model, rng: np.random.Generator, steps: int = 10, guidance: float = 1.5,  # noqa: ANN001
-             seed: int = 0) -> BandCase | str:
+             seed: int = 0, chord_temperature: float | None = None) -> BandCase | str:
     """Every condition on one song (one variation each, the same seed)."""
     from engine.analysis.chord_edit import replace_chords
     from engine.infill import Prompts, infill
@@ -134,7 +134,7 @@ def run_case(song: Song, model, rng: np.random.Generator, steps: int = 10, guida
     for name, score, model_chords in runs:
         model.writes_chords = model_chords
         try:
-            out = infill(score, sel, prompts, 1, guidance, steps, seed, model=model)[0]
+            out = infill(score, sel, prompts, 1, guidance, steps, seed, model=model, chord_temperature=chord_temperature)[0]
         finally:
             model.writes_chords = writes
         case.scores[name] = band_scores(out, song, pitched_new, 0, start, end, annotated)
@@ -189,7 +189,8 @@ def summarise(cases: list[BandCase]) -> dict[str, dict[str, float]]:
 
 def run_band_from_melody(data: str, model_dir: str | None, songs: int = 20, seed: int = 0, steps: int = 10,
                          guidance: float = 1.5, progress: bool = True,
-                         sources: tuple[str, ...] = ("pop909",)) -> tuple[list[BandCase], dict[str, int]]:
+                         sources: tuple[str, ...] = ("pop909",),
+                         chord_temperature: float | None = None) -> tuple[list[BandCase], dict[str, int]]:
     """The task over ``songs`` test songs of a dataset from ``sources`` (default POP909, whose chords are
     annotated; other sources' stored chords were detected from their band), a seeded choice; returns the
     cases and the skip reasons with their counts."""
@@ -209,7 +210,7 @@ def run_band_from_melody(data: str, model_dir: str | None, songs: int = 20, seed
     for index in tqdm(chosen, desc="band from melody", unit="song", disable=not progress):
         song = load_song(store, index)
         rng = np.random.default_rng([seed, int(unit_hash(song.song_id, 0) * 2**31), 16])
-        case = run_case(song, model, rng, steps, guidance, seed)
+        case = run_case(song, model, rng, steps, guidance, seed, chord_temperature)
         if isinstance(case, str):
             skipped[case] = skipped.get(case, 0) + 1
         else:
@@ -240,10 +241,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--guidance", type=float, default=1.5)
+    ap.add_argument("--chord-temperature", type=float, default=None,
+                    help="temperature of the chords-only stage (default: infill's CHORD_TEMPERATURE)")
     ap.add_argument("--out", help="write the cases and the summary here as JSON")
+    ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    cases, skipped = run_band_from_melody(args.data, args.model, args.songs, args.seed, args.steps, args.guidance)
+    cases, skipped = run_band_from_melody(args.data, args.model, args.songs, args.seed, args.steps, args.guidance,
+                                          not args.quiet, chord_temperature=args.chord_temperature)
     summary = summarise(cases)
     print(format_summary(summary))
     print(f"songs: {len(cases)} scored, skipped {skipped or 'none'}; {time.perf_counter() - t0:.0f} s")

@@ -242,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--band-from-melody", type=int, default=0, metavar="N",
                     help="also the 'band from melody' task on N POP909 test songs (engine/evaluate/band_from_melody.py): "
                          "a band for the bare melody with model, detector or annotated chords, and 'follows edited chords'")
+    ap.add_argument("--new-drums", type=int, default=0, metavar="N",
+                    help="also the 'new drum track' task on N POP909 originals and N MIDI-folder test songs "
+                         "(engine/evaluate/new_drums.py): kick on beat 1 and backbeat of a drum part added to the song")
     ap.add_argument("--precision", choices=("fp32", "auto", "int8", "fp16"), default="fp32",
                     help="model precision (default fp32, the model card's; auto = as infill runs it: int8 on the CPU)")
     ap.add_argument("--no-limits", action="store_true",
@@ -288,5 +291,13 @@ def evaluate_main(argv: list[str] | None = None) -> int:
                      "--steps", str(args.steps), "--guidance", str(args.guidance), "--out", str(band_out)]
         band_main(band_args + (["--model", str(args.model)] if args.model else []))
         paths.append(band_out)
+    if args.new_drums > 0:
+        from engine.evaluate.new_drums import main as drums_main
+
+        drums_out = args.out / "new_drums.json"
+        drums_args = ["--data", str(args.data), "--songs", str(args.new_drums), "--seed", str(args.seed),
+                      "--steps", str(args.steps), "--guidance", str(args.guidance), "--out", str(drums_out)]
+        drums_main(drums_args + (["--model", str(args.model)] if args.model else []) + (["--quiet"] if args.quiet else []))
+        paths.append(drums_out)
     print(f"wrote {len(paths)} files to {args.out}")
     return 0
