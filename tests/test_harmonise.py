@@ -119,3 +119,31 @@ def test_chord_loss_weight_scales_only_chord_cells() -> None:
 
     assert loss(chords_batch, 4.0) > 1.5 * loss(chords_batch, 1.0)
     assert abs(loss(notes_batch, 4.0) - loss(notes_batch, 1.0)) < 1e-6
+
+
+def test_a_bare_melody_band_writes_chords_on_unknown_context(monkeypatch) -> None:  # noqa: ANN001
+    """A band for a melody with no chords: the chords around the region are not the detector's guesses,
+    and the chords-only stage samples at its own temperature (argmax: the same chords for every seed)."""
+    import engine.representation.encode as encode_module
+    from engine.infill import infill
+    from engine.representation.masks import Selection
+    from tests.model_fixtures import plausible_model
+
+    model = replace(plausible_model(), writes_chords=True)
+    song = _band(8)
+    bare = replace(song, tracks=[song.tracks[0]], chords=[])
+    calls: list[int] = []
+    real = encode_module._score_chords
+
+    def spy(score, grid):  # noqa: ANN001, ANN202
+        calls.append(1)
+        return real(score, grid)
+
+    monkeypatch.setattr(encode_module, "_score_chords", spy)
+    sel = Selection(2, 6, (), new_tracks=("PIANO",))
+    outs = [infill(bare, sel, model=model, seed=s, steps=3, chord_temperature=0.0)[0] for s in (1, 2)]
+    assert not calls  # no chord detection on the bare melody
+    region = [[(c.start, c.root, c.quality) for c in o.chords if 2 * BAR <= c.start < 6 * BAR] for o in outs]
+    assert region[0] and region[0] == region[1]
+    outside = [c for o in outs for c in o.chords if c.start < 2 * BAR or c.start >= 6 * BAR]
+    assert all(c.root is None for c in outside)  # no chord is made up outside the region

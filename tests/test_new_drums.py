@@ -40,3 +40,28 @@ def test_backbeat_is_undefined_without_a_four_four_bar() -> None:
     waltz = _drums([(b * 24, 36) for b in range(4)])
     out = drum_checks(waltz, np.arange(5) * 24)
     assert out["kick_on_one"] == 1.0 and math.isnan(out["backbeat"])
+
+
+def test_the_task_runs_on_a_small_song_with_and_without_drums() -> None:
+    from engine.analysis.grid import beat_grid
+    from engine.evaluate.new_drums import run_case, summarise
+    from engine.evaluate.tasks import Song
+    from engine.score import Note, Score, Track
+    from tests.model_fixtures import plausible_model
+
+    bar = 1920
+    melody = Track("Melody", 73, False, [Note(b * bar + k * 480, b * bar + k * 480 + 440, 72, 90) for b in range(16) for k in range(4)])
+    piano = Track("Piano", 0, False, [Note(b * bar, b * bar + bar, 48 + i, 80) for b in range(16) for i in (0, 4, 7)])
+    drums = Track("Drums", 0, True, [Note(b * bar + k * 480, b * bar + k * 480 + 60, 36 if k % 2 == 0 else 38, 100)
+                                     for b in range(16) for k in range(4)])
+    model = plausible_model()
+    for tracks, cats in (([melody, piano], ("MELODY", "PIANO")), ([melody, piano, drums], ("MELODY", "PIANO", "DRUMS"))):
+        score = Score(tracks=tracks)
+        grid = beat_grid(score)
+        case = run_case(Song(0, "s", score, cats, grid, 0, grid.n_bars), "midi", model, np.random.default_rng(0), steps=2)
+        assert not isinstance(case, str)
+        assert ("truth" in case.scores) == ("DRUMS" in cats)
+        if "truth" in case.scores:
+            assert case.scores["truth"]["kick_on_one"] == 1.0 and case.scores["truth"]["backbeat"] == 1.0
+        assert 0.0 <= case.scores["model"]["kick_on_one"] <= 1.0
+        assert summarise([case])["midi model"]["cases"] == 1.0

@@ -91,9 +91,9 @@ def summarise(cases: list[DrumCase]) -> dict[str, dict[str, float]]:
 
 
 def run_new_drums(data: str, model_dir: str | None, songs: int = 20, seed: int = 0, steps: int = 10,
-                  guidance: float = 1.5, progress: bool = True) -> tuple[list[DrumCase], dict[str, int]]:
-    """The task over ``songs`` POP909 originals and ``songs`` songs from MIDI folders of the test split
-    (a seeded choice of each); returns the cases and the skip reasons with their counts."""
+                  guidance: float = 1.5, progress: bool = True, split: str = "test") -> tuple[list[DrumCase], dict[str, int]]:
+    """The task over ``songs`` POP909 originals and ``songs`` songs from MIDI folders of a split (a seeded
+    choice of each); returns the cases and the skip reasons with their counts."""
     from tqdm import tqdm
 
     from engine.data.shards import SongStore
@@ -101,7 +101,7 @@ def run_new_drums(data: str, model_dir: str | None, songs: int = 20, seed: int =
     from engine.evaluate.tasks import choose_songs, load_song
     from engine.infill import load_default_model, load_model
 
-    store = SongStore(data, "test")
+    store = SongStore(data, split)
     model = load_model(model_dir, precision="fp32") if model_dir else load_default_model(precision="fp32")
     groups: dict[str, list[int]] = {}
     for i in range(len(store)):
@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     ap = argparse.ArgumentParser(description="New drum track: kick on beat 1 and backbeat of a drum part added to a song")
-    ap.add_argument("--data", required=True, help="dataset folder (its test split)")
+    ap.add_argument("--data", required=True, help="dataset folder")
+    ap.add_argument("--split", choices=("train", "valid", "test"), default="test")
     ap.add_argument("--model", help="checkpoint folder (default: the bundled model)")
     ap.add_argument("--songs", type=int, default=20, help="songs per source (POP909 originals, MIDI folders)")
     ap.add_argument("--seed", type=int, default=0)
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    cases, skipped = run_new_drums(args.data, args.model, args.songs, args.seed, args.steps, args.guidance, not args.quiet)
+    cases, skipped = run_new_drums(args.data, args.model, args.songs, args.seed, args.steps, args.guidance, not args.quiet, args.split)
     summary = summarise(cases)
     print(format_summary(summary))
     print(f"songs: {len(cases)} scored, skipped {skipped or 'none'}; {time.perf_counter() - t0:.0f} s")
