@@ -11,7 +11,12 @@ import torch
 from engine.analysis.grid import beat_grid
 from engine.representation.chord_source import has_harmony
 from engine.representation.encode import encode, score_categories
-from engine.representation.training_masks import harmonise_problem, melody_only, random_training_problem, without_chords_outside
+from engine.representation.training_masks import (
+    harmonise_problem,
+    melody_only,
+    random_training_problem,
+    without_chords_outside,
+)
 from engine.representation.vocab import CHANGE, CHORD_ROW, MASK, NO_CHORD
 from engine.score import ChordLabel, Note, Score, Track
 
