@@ -194,28 +194,16 @@ def run_band_from_melody(data: str, model_dir: str | None, songs: int = 20, seed
     """The task over ``songs`` test songs of a dataset from ``sources`` (default POP909, whose chords are
     annotated; other sources' stored chords were detected from their band), a seeded choice; returns the
     cases and the skip reasons with their counts."""
-    from tqdm import tqdm
-
     from engine.data.shards import SongStore
-    from engine.data.split import unit_hash
-    from engine.evaluate.tasks import choose_songs, load_song
-    from engine.infill import load_default_model, load_model
+    from engine.evaluate.song_task import run_songs, task_model
+    from engine.evaluate.tasks import choose_songs
 
     store = SongStore(data, "test")
-    model = load_model(model_dir, precision="fp32") if model_dir else load_default_model(precision="fp32")
+    model = task_model(model_dir)
     pop909 = [i for i in range(len(store)) if store.meta(i).get("source") in sources]
-    chosen = [pop909[i] for i in choose_songs(len(pop909), songs, seed)]
-    cases: list[BandCase] = []
-    skipped: dict[str, int] = {}
-    for index in tqdm(chosen, desc="band from melody", unit="song", disable=not progress):
-        song = load_song(store, index)
-        rng = np.random.default_rng([seed, int(unit_hash(song.song_id, 0) * 2**31), 16])
-        case = run_case(song, model, rng, steps, guidance, seed, chord_temperature)
-        if isinstance(case, str):
-            skipped[case] = skipped.get(case, 0) + 1
-        else:
-            cases.append(case)
-    return cases, skipped
+    chosen = [(None, pop909[i]) for i in choose_songs(len(pop909), songs, seed)]
+    return run_songs(store, chosen, lambda song, _key, rng: run_case(song, model, rng, steps, guidance, seed, chord_temperature),
+                     seed, 16, "band from melody", progress)
 
 
 def format_summary(summary: dict[str, dict[str, float]]) -> str:
@@ -229,22 +217,14 @@ def format_summary(summary: dict[str, dict[str, float]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-    import json
     import time
-    from pathlib import Path
 
-    ap = argparse.ArgumentParser(description="Band from melody: chord-tone ratio and clashes of a band generated for a bare melody")
-    ap.add_argument("--data", required=True, help="dataset folder (POP909 test songs with annotated chords)")
-    ap.add_argument("--model", help="checkpoint folder (default: the bundled model)")
-    ap.add_argument("--songs", type=int, default=20)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--guidance", type=float, default=1.5)
+    from engine.evaluate.song_task import task_parser, write_report
+
+    ap = task_parser("Band from melody: chord-tone ratio and clashes of a band generated for a bare melody",
+                     "dataset folder (POP909 test songs with annotated chords)")
     ap.add_argument("--chord-temperature", type=float, default=None,
                     help="temperature of the chords-only stage (default: infill's CHORD_TEMPERATURE)")
-    ap.add_argument("--out", help="write the cases and the summary here as JSON")
-    ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     cases, skipped = run_band_from_melody(args.data, args.model, args.songs, args.seed, args.steps, args.guidance,
@@ -253,9 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     print(format_summary(summary))
     print(f"songs: {len(cases)} scored, skipped {skipped or 'none'}; {time.perf_counter() - t0:.0f} s")
     if args.out:
-        Path(args.out).write_text(json.dumps({"summary": summary, "skipped": skipped, "cases": [
-            {"song_id": c.song_id, "start_bar": c.start_bar, "instruments": c.instruments, "scores": c.scores} for c in cases]},
-            indent=1, default=float))
+        write_report(args.out, summary, skipped, [
+            {"song_id": c.song_id, "start_bar": c.start_bar, "instruments": c.instruments, "scores": c.scores} for c in cases])
     return 0
 
 

@@ -94,32 +94,20 @@ def run_new_drums(data: str, model_dir: str | None, songs: int = 20, seed: int =
                   guidance: float = 1.5, progress: bool = True, split: str = "test") -> tuple[list[DrumCase], dict[str, int]]:
     """The task over ``songs`` POP909 originals and ``songs`` songs from MIDI folders of a split (a seeded
     choice of each); returns the cases and the skip reasons with their counts."""
-    from tqdm import tqdm
-
     from engine.data.shards import SongStore
-    from engine.data.split import unit_hash
-    from engine.evaluate.tasks import choose_songs, load_song
-    from engine.infill import load_default_model, load_model
+    from engine.evaluate.song_task import run_songs, task_model
+    from engine.evaluate.tasks import choose_songs
 
     store = SongStore(data, split)
-    model = load_model(model_dir, precision="fp32") if model_dir else load_default_model(precision="fp32")
+    model = task_model(model_dir)
     groups: dict[str, list[int]] = {}
     for i in range(len(store)):
         meta = store.meta(i)
         if not meta.get("groove"):  # band versions of POP909 songs already have MMA's drums
             groups.setdefault(str(meta.get("source")), []).append(i)
     chosen = [(src, idx[k]) for src, idx in sorted(groups.items()) for k in choose_songs(len(idx), songs, seed)]
-    cases: list[DrumCase] = []
-    skipped: dict[str, int] = {}
-    for source, index in tqdm(chosen, desc="new drum track", unit="song", disable=not progress):
-        song = load_song(store, index)
-        rng = np.random.default_rng([seed, int(unit_hash(song.song_id, 0) * 2**31), 17])
-        case = run_case(song, source, model, rng, steps, guidance, seed)
-        if isinstance(case, str):
-            skipped[case] = skipped.get(case, 0) + 1
-        else:
-            cases.append(case)
-    return cases, skipped
+    return run_songs(store, chosen, lambda song, source, rng: run_case(song, source, model, rng, steps, guidance, seed),
+                     seed, 17, "new drum track", progress)
 
 
 def format_summary(summary: dict[str, dict[str, float]]) -> str:
@@ -130,21 +118,13 @@ def format_summary(summary: dict[str, dict[str, float]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-    import json
     import time
-    from pathlib import Path
 
-    ap = argparse.ArgumentParser(description="New drum track: kick on beat 1 and backbeat of a drum part added to a song")
-    ap.add_argument("--data", required=True, help="dataset folder")
+    from engine.evaluate.song_task import task_parser, write_report
+
+    ap = task_parser("New drum track: kick on beat 1 and backbeat of a drum part added to a song", "dataset folder",
+                     "songs per source (POP909 originals, MIDI folders)")
     ap.add_argument("--split", choices=("train", "valid", "test"), default="test")
-    ap.add_argument("--model", help="checkpoint folder (default: the bundled model)")
-    ap.add_argument("--songs", type=int, default=20, help="songs per source (POP909 originals, MIDI folders)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--guidance", type=float, default=1.5)
-    ap.add_argument("--out", help="write the cases and the summary here as JSON")
-    ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     cases, skipped = run_new_drums(args.data, args.model, args.songs, args.seed, args.steps, args.guidance, not args.quiet, args.split)
@@ -152,9 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     print(format_summary(summary))
     print(f"songs: {len(cases)} scored, skipped {skipped or 'none'}; {time.perf_counter() - t0:.0f} s")
     if args.out:
-        Path(args.out).write_text(json.dumps({"summary": summary, "skipped": skipped, "cases": [
-            {"song_id": c.song_id, "source": c.source, "start_bar": c.start_bar, "scores": c.scores} for c in cases]},
-            indent=1, default=float))
+        write_report(args.out, summary, skipped, [
+            {"song_id": c.song_id, "source": c.source, "start_bar": c.start_bar, "scores": c.scores} for c in cases])
     return 0
 
 
