@@ -64,7 +64,8 @@ def test_the_task_runs_every_condition_on_a_small_song() -> None:
     model.writes_chords = True
     case = run_case(_song(16), model, np.random.default_rng(0), steps=2)
     assert not isinstance(case, str)
-    assert set(case.scores) == {"model chords", "detector chords", "annotated chords", "original band", "edited chords"}
+    conditions = {"model chords", "detector chords", "annotated chords", "original band", "edited chords"}
+    assert set(case.scores) - {"harmoniser chords"} == conditions  # harmoniser: when its tables are installed
     assert case.scores["original band"]["chord_tone_ratio"] == 1.0 and case.scores["original band"]["clash_rate"] == 0.0
     assert model.writes_chords  # restored
     summary = summarise([case])
