@@ -127,8 +127,9 @@ def test_chord_loss_weight_scales_only_chord_cells() -> None:
 
 
 def test_a_bare_melody_band_writes_chords_on_unknown_context(monkeypatch) -> None:  # noqa: ANN001
-    """A band for a melody with no chords: the chords around the region are not the detector's guesses,
-    and the chords-only stage samples at its own temperature (argmax: the same chords for every seed)."""
+    """A band for a melody with no chords, the network asked to write them (chord lane selected): the
+    chords around the region are not the detector's guesses, and the chords-only stage samples at its own
+    temperature (argmax: the same chords for every seed)."""
     import engine.representation.encode as encode_module
     from engine.infill import infill
     from engine.representation.masks import Selection
@@ -145,7 +146,7 @@ def test_a_bare_melody_band_writes_chords_on_unknown_context(monkeypatch) -> Non
         return real(score, grid)
 
     monkeypatch.setattr(encode_module, "_score_chords", spy)
-    sel = Selection(2, 6, (), new_tracks=("PIANO",))
+    sel = Selection(2, 6, (), new_tracks=("PIANO",), chords=True)
     outs = [infill(bare, sel, model=model, seed=s, steps=3, chord_temperature=0.0)[0] for s in (1, 2)]
     assert not calls  # no chord detection on the bare melody
     region = [[(c.start, c.root, c.quality) for c in o.chords if 2 * BAR <= c.start < 6 * BAR] for o in outs]

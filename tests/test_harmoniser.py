@@ -205,3 +205,32 @@ def test_pop909_folder_split_is_the_builders(pop909_root) -> None:  # noqa: ANN0
 
     songs = list(islice(pop909_folder_songs(pop909_root, "test"), 3))
     assert songs and all(split_of(s.song_id, 0) == "test" and s.chords and s.melody.tracks for s in songs)
+
+
+def test_a_band_for_a_bare_melody_is_generated_on_the_harmonisers_chords(monkeypatch) -> None:  # noqa: ANN001
+    """infill: a band added to a melody without chords takes the region's chords from the harmoniser (not
+    the detector, not the network), writes only the region's chords, and the band's notes follow them."""
+    import engine.representation.encode as encode_module
+    from engine.infill import infill
+    from engine.representation.masks import Selection
+    from tests.model_fixtures import plausible_model
+
+    chords = [(0, ""), (9, "m"), (5, ""), (7, "")] * 2
+    score, _ = song(chords, arpeggio(chords[:4]) + [replace(n, start=n.start + 4 * BAR, end=n.end + 4 * BAR)
+                                                     for n in arpeggio(chords[4:])])
+    expected = H.harmonise(score, beat_grid(score), 2, 6)
+    monkeypatch.setattr(encode_module, "_score_chords", lambda *_: pytest.fail("the detector ran on the melody"))
+    seen: list[list[ChordLabel]] = []
+    real = encode_module.encode
+
+    def spy(s, *args, **kwargs):  # noqa: ANN001, ANN202
+        seen.append(list(kwargs.get("chords") or []))
+        return real(s, *args, **kwargs)
+
+    monkeypatch.setattr(encode_module, "encode", spy)
+    out = infill(score, Selection(2, 6, (), new_tracks=("PIANO",)), model=plausible_model(), seed=1, steps=2)[0]
+    assert [(c.start, c.end, c.root, c.quality) for c in out.chords] == \
+        [(c.start, c.end, c.root, c.quality) for c in expected]  # the region's chords only, as decoded
+    assert [(c.root, c.quality) for c in out.chords] == [(5, ""), (7, ""), (0, ""), (9, "m")]  # F G C Am
+    assert seen and all(any(c.start < 2 * BAR and c.root is not None for c in s) for s in seen)  # context too
+    assert out.tracks[0].notes == score.tracks[0].notes and len(out.tracks) == 2

@@ -7,13 +7,13 @@ chord-tone ratio (duration-weighted share of band notes on a tone of the chord s
 and by clash rate against the melody (share of sounding band-melody note pairs a minor second, major
 seventh or tritone apart, as pitch classes). The conditions:
 
-- ``model chords``: the model writes the region's chords with the band (``Selection.chords``); only for a
-  model trained with chord masks;
+- ``model chords``: the network writes the region's chords with the band (``Selection.chords``, the chord
+  lane selected); only for a model trained with chord masks;
 - ``detector chords``: the band is conditioned on chords the rule-based detector finds in the melody alone
   (what the seed did);
-- ``harmoniser chords``: the band is conditioned on the chords the learned harmoniser
-  (``analysis/harmoniser.py``, tables fitted on POP909's train split) chooses for the whole bare melody;
-  only when its tables are installed;
+- ``harmoniser chords``: the bare melody as it is, so ``infill`` takes the region's chords from the learned
+  harmoniser (``analysis/harmoniser.py``, tables fitted on POP909's train split): what a user without
+  chords gets; only when its tables are installed;
 - ``annotated chords``: the band is given the true chords (an upper bound the user does not have);
 - ``original band``: the song's own accompaniment in the same bars.
 
@@ -109,24 +109,12 @@ def fourth_up(chords: list[ChordLabel], t0: int, t1: int) -> list[ChordLabel]:
     return out
 
 
-def harmoniser_chords(bare: Score, song: Song, harmoniser=None) -> list[ChordLabel] | None:  # noqa: ANN001
-    """The learned harmoniser's chords for the whole bare melody (``harmoniser``: its tables, None = the
-    shipped ones), or None when no tables are installed."""
-    from engine.analysis.harmoniser import HarmoniserError, harmonise, load
-
-    try:
-        return harmonise(bare, song.grid, model=harmoniser or load())
-    except HarmoniserError:
-        return None
-
-
 def run_case(song: Song, model, rng: np.random.Generator, steps: int = 10, guidance: float = 1.5,  # noqa: ANN001
-             seed: int = 0, chord_temperature: float | None = None, harmoniser=None) -> BandCase | str:  # noqa: ANN001
-    """Every condition on one song (one variation each, the same seed). ``harmoniser``: the harmoniser's
-    tables for "harmoniser chords" (None = the shipped ones; the condition is left out without them)."""
+             seed: int = 0, chord_temperature: float | None = None) -> BandCase | str:
+    """Every condition on one song (one variation each, the same seed)."""
     from engine.analysis.chord_edit import replace_chords
-    from engine.infill import Prompts, infill
-    from engine.representation.encode import score_chords
+    from engine.analysis.chords import detect_chords
+    from engine.infill import Prompts, harmoniser_available, infill
 
     picked = pick_region(song, rng)
     if isinstance(picked, str):
@@ -144,21 +132,16 @@ def run_case(song: Song, model, rng: np.random.Generator, steps: int = 10, guida
     pitched_new = tuple(t for t, c in zip(new, instruments, strict=True) if c != "DRUMS")
     sel = Selection(start, end, (), new_tracks=instruments)
     writes = getattr(model, "writes_chords", False)
-    runs: list[tuple[str, Score, bool]] = [("detector chords", bare, False), ("annotated chords", replace(bare, chords=annotated), False)]
-    learned = harmoniser_chords(bare, song, harmoniser)
-    if learned is not None:
-        runs.insert(1, ("harmoniser chords", replace(bare, chords=learned), False))
+    detected = replace(bare, chords=list(detect_chords(bare, song.grid)))
+    runs: list[tuple[str, Score, Selection]] = [("detector chords", detected, sel), ("annotated chords", replace(bare, chords=annotated), sel)]
+    if harmoniser_available():
+        runs.insert(1, ("harmoniser chords", bare, sel))
     if writes:
-        runs.insert(0, ("model chords", bare, True))
-    for name, score, model_chords in runs:
-        model.writes_chords = model_chords
-        try:
-            out = infill(score, sel, prompts, 1, guidance, steps, seed, model=model, chord_temperature=chord_temperature)[0]
-        finally:
-            model.writes_chords = writes
+        runs.insert(0, ("model chords", bare, replace(sel, chords=True)))
+    for name, score, selection in runs:
+        out = infill(score, selection, prompts, 1, guidance, steps, seed, model=model, chord_temperature=chord_temperature)[0]
         case.scores[name] = band_scores(out, song, pitched_new, 0, start, end, annotated)
-        given = out.chords if name == "model chords" else score_chords(score, song.grid)
-        case.scores[name]["chord_root_match"] = root_match(given, annotated, song, start, end)
+        case.scores[name]["chord_root_match"] = root_match(out.chords, annotated, song, start, end)
     # follows edited chords: the whole song, the region's chords a fourth up, the accompaniment regenerated
     t0, t1 = (int(song.grid.position_to_tick(int(song.grid.bar_starts[b]))) for b in (start, end))
     edited = fourth_up(annotated, t0, t1)
@@ -218,17 +201,10 @@ def run_band_from_melody(data: str, model_dir: str | None, songs: int = 20, seed
     from engine.evaluate.tasks import choose_songs
 
     store = SongStore(data, "test")
-    from engine.analysis.harmoniser import HarmoniserError, load
-
     model = task_model(model_dir)
-    try:
-        harmoniser = load()
-    except HarmoniserError:
-        harmoniser = None
     pop909 = [i for i in range(len(store)) if store.meta(i).get("source") in sources]
     chosen = [(None, pop909[i]) for i in choose_songs(len(pop909), songs, seed)]
-    return run_songs(store, chosen, lambda song, _key, rng: run_case(song, model, rng, steps, guidance, seed, chord_temperature,
-                                                                      harmoniser),
+    return run_songs(store, chosen, lambda song, _key, rng: run_case(song, model, rng, steps, guidance, seed, chord_temperature),
                      seed, 16, "band from melody", progress)
 
 

@@ -3,9 +3,11 @@
 The rule-based detector finds chords from an accompaniment; run on a melody alone it finds the true root
 on few beats (6-13 % on POP909 test songs, issue 16) and calls much of the song "no chord", so a band
 generated on those chords does not follow the song. When the song holds no accompaniment to detect from
-(only a melody, or a melody and drums) and the selection generates one, the region's chords are sampled
-by the model with the notes instead, conditioned on the melody and the chords around the region. Chords
-the score already holds (the user's, a file's "Chord:" markers, an annotation) are always the condition.
+(only a melody, or a melody and drums) and the selection generates one, the region's chords are written
+first instead: by the learned harmoniser (``analysis.harmoniser``, decoding the whole melody with the
+song's chords around the region clamped), or by the network when the user selects the chord lane and the
+model was trained for it (``infill._chord_choice``). Chords the score already holds (the user's, a file's
+"Chord:" markers, an annotation) are always the condition.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ def has_harmony(score: Score, categories: tuple[str, ...] | list[str], exclude: 
     part the chord detector can read the harmony from. ``categories``: one per track."""
     return any(t.notes and c not in NOT_HARMONY and i not in exclude
                for i, (t, c) in enumerate(zip(score.tracks, categories, strict=True)))
+
+
+def has_melody(score: Score, categories: tuple[str, ...] | list[str]) -> bool:
+    """True when a MELODY track of ``score`` has notes: a line the harmoniser can choose chords for."""
+    return any(t.notes and c == "MELODY" for t, c in zip(score.tracks, categories, strict=True))
 
 
 def model_writes_chords(score: Score, selection: Selection, categories: tuple[str, ...] | list[str]) -> bool:
