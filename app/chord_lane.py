@@ -156,22 +156,41 @@ def paste_chords(chords: list[ChordLabel], grid: BeatGrid, clip: ChordClip, at: 
 
 
 def detect_in_span(score: Score, grid: BeatGrid, chords: list[ChordLabel], start: int, end: int, resolution: str) -> list[ChordLabel]:
-    """``chords`` with [start, end) refilled by the chord detector from the song's notes, one chord per
-    ``resolution`` window at most (``engine.analysis.chords.detect_chords``).
+    """``chords`` with [start, end) refilled from the song's notes, one chord per ``resolution`` cell at most.
 
-    Only the notes sounding in the bars around the span are analysed: the detector scores each window
-    (never wider than a bar) from the notes sounding in it, so the result inside the span is the same as
-    detecting the whole song, and a long song does not make the edit slow.
+    A song with an accompaniment: the chord detector (``engine.analysis.chords.detect_chords``) on the notes
+    sounding in the bars around the span (it scores each window, never wider than a bar, from the notes
+    sounding in it, so the span gets what detecting the whole song gives, and a long song is not slow).
+    A melody alone (or with drums): the learned harmoniser (``chord_source.suggested_chords``) with the
+    lane's chords outside the span as its context, each cell taking the chord that covers most of it.
     """
     from dataclasses import replace
 
     from engine.analysis.chords import detect_chords
+    from engine.representation.chord_source import has_harmony, has_melody, suggested_chords
+    from engine.representation.encode import score_categories
 
+    categories = score_categories(score)
+    if not has_harmony(score, categories) and has_melody(score, categories):
+        suggested, source = suggested_chords(score, grid, start, end, replace_chords(chords, start, end, []))
+        if source == "harmoniser":
+            return merge_neighbours(replace_chords(chords, start, end, per_cell(suggested, grid, start, end, resolution)))
     lo, _ = cell_at(grid, start, "bar")
     _, hi = cell_at(grid, max(end - 1, start), "bar")
     tracks = [replace(t, notes=[n for n in t.notes if n.end > lo and n.start < hi]) for t in score.tracks]
     detected = detect_chords(replace(score, tracks=tracks), grid, resolution)
     return merge_neighbours(replace_chords(chords, start, end, detected))
+
+
+def per_cell(chords: list[ChordLabel], grid: BeatGrid, start: int, end: int, resolution: str) -> list[ChordLabel]:
+    """One chord per ``resolution`` cell of [start, end): the one of ``chords`` sounding longest in it."""
+    out = []
+    for c0, c1 in cells_in(grid, start, end, resolution):
+        cover = [(min(c.end, c1) - max(c.start, c0), c) for c in chords if c.end > c0 and c.start < c1]
+        if cover:
+            best = max(cover, key=lambda x: x[0])[1]
+            out.append(ChordLabel(c0, c1, best.root, best.quality))
+    return out
 
 
 def chords_in(chords: list[ChordLabel], start: int, end: int) -> list[ChordLabel]:

@@ -333,23 +333,20 @@ def chord_name(chord: ChordLabel) -> str:
 
 
 def chords_for(score: Score) -> tuple[list[ChordLabel], str]:
-    """The chord lane's labels and where they came from: the file's, detected, or none (with why).
-
-    engine.analysis.chords is imported lazily: it may not exist in every build, and the lane is optional.
-    """
+    """The chord lane's labels and where they came from: the file's ("annotated"), detected from the
+    accompaniment ("detected"), chosen for a melody alone by the harmoniser ("harmoniser"), or none (with
+    why). Analysis is imported lazily: opening a song must not wait for it when the file has chords."""
     if score.chords:
         return list(score.chords), "annotated"
     if score.n_notes > CHORD_ANALYSIS_NOTE_LIMIT:
         return [], "too many notes to analyse chords"
     try:
-        from engine.analysis import chords as chord_analysis  # type: ignore[attr-defined]
-    except ImportError:
-        return [], "chord detection not available"
-    try:
-        labels = chord_analysis.detect_chords(score)
+        from engine.analysis.grid import beat_grid
+        from engine.representation.chord_source import suggested_chords
+
+        return suggested_chords(score, beat_grid(score))
     except Exception as exc:  # analysis must never stop a song from opening
         return [], f"chord detection failed ({type(exc).__name__})"
-    return [c for c in labels if isinstance(c, ChordLabel)], "detected"
 
 
 # ------------------------------------------------------------------------------------------ project files

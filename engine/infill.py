@@ -215,10 +215,10 @@ def harmonised(score: Score, grid: Any, categories: tuple[str, ...], selection: 
     """
     from engine.analysis.chord_edit import replace_chords
     from engine.analysis.harmoniser import harmonise
+    from engine.representation.chord_source import melody_part
 
-    melody = replace(score, tracks=[t for t, c in zip(score.tracks, categories, strict=True) if c == "MELODY"])
     context = list(score.chords)
-    whole = harmonise(melody, grid, 0, grid.n_bars, context_chords=context or None)
+    whole = harmonise(melody_part(score, categories), grid, 0, grid.n_bars, context_chords=context or None)
     t0, t1 = (int(grid.position_to_tick(int(grid.bar_starts[b]))) for b in (selection.start_bar, selection.end_bar))
     region = [ChordLabel(max(c.start, t0), min(c.end, t1), c.root, c.quality) for c in whole if c.end > t0 and c.start < t1]
     out = score.copy()

@@ -234,3 +234,25 @@ def test_a_band_for_a_bare_melody_is_generated_on_the_harmonisers_chords(monkeyp
     assert [(c.root, c.quality) for c in out.chords] == [(5, ""), (7, ""), (0, ""), (9, "m")]  # F G C Am
     assert seen and all(any(c.start < 2 * BAR and c.root is not None for c in s) for s in seen)  # context too
     assert out.tracks[0].notes == score.tracks[0].notes and len(out.tracks) == 2
+
+
+def test_the_chord_lane_suggests_the_harmonisers_chords_for_a_melody_alone() -> None:
+    """What the lane shows and Detect Chords fills in: the harmoniser for a melody alone (one chord per cell
+    at bar resolution, the lane's chords outside the span kept), the detector once a band plays."""
+    from app.chord_lane import detect_in_span
+    from engine.representation.chord_source import suggested_chords
+
+    chords = [(0, ""), (9, "m"), (5, ""), (7, "")] * 2
+    score, labels = song(chords, arpeggio(chords[:4]) + [replace(n, start=n.start + 4 * BAR, end=n.end + 4 * BAR)
+                                                          for n in arpeggio(chords[4:])])
+    grid = beat_grid(score)
+    shown, source = suggested_chords(score, grid)
+    assert source == "harmoniser" and [(c.root, c.quality) for c in shown] == [(r, q) for r, q in chords]
+    lane = [ChordLabel(0, 8 * BAR, 2, "m")]  # whatever the user had: Dm everywhere
+    filled = detect_in_span(score, grid, lane, 2 * BAR, 4 * BAR, "bar")
+    assert [(c.start, c.end, c.root, c.quality) for c in filled] == [
+        (0, 2 * BAR, 2, "m"), (2 * BAR, 3 * BAR, 5, ""), (3 * BAR, 4 * BAR, 7, ""), (4 * BAR, 8 * BAR, 2, "m")]
+    piano = Track("Piano", 0, False, [Note(b * BAR, (b + 1) * BAR, 48 + 2 + i) for b in range(8) for i in (0, 3, 7)])
+    banded = replace(score, tracks=[*score.tracks, piano])  # a band plays D minor: the detector reads it
+    shown, source = suggested_chords(banded, grid)
+    assert source == "detected" and {(c.root, c.quality) for c in shown if c.root is not None} == {(2, "m")}

@@ -12,8 +12,14 @@ model was trained for it (``infill._chord_choice``). Chords the score already ho
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
 from engine.representation.masks import Selection
-from engine.score import Score
+from engine.score import ChordLabel, Score
+
+if TYPE_CHECKING:
+    from engine.analysis.grid import BeatGrid
 
 # Categories that carry no harmony for the detector to read.
 NOT_HARMONY = ("MELODY", "DRUMS")
@@ -47,3 +53,37 @@ def model_writes_chords(score: Score, selection: Selection, categories: tuple[st
         return False
     generated = [categories[i] for i in selected if 0 <= i < len(categories)] + list(selection.new_tracks)
     return any(c not in NOT_HARMONY for c in generated)
+
+
+def suggested_chords(score: Score, grid: BeatGrid, start: int = 0, end: int | None = None,
+                     context: list[ChordLabel] | None = None) -> tuple[list[ChordLabel], str]:
+    """(chords for ticks [start, end) of a song, where they came from: "harmoniser" or "detected").
+
+    What the chord lane shows and "Detect Chords" fills in: a song with a harmony part gets the detector's
+    chords (``analysis.chords``: root on 93 % of POP909's beats from a band); a melody alone (with or
+    without drums) gets the learned harmoniser's (``analysis.harmoniser``: root on 40 % of beats, the
+    detector on the melody 13 %), decoded over the whole melody with ``context`` (chords outside the span)
+    clamped, exactly as ``infill`` chooses a bare melody's chords. ``end`` None = the song's end.
+    Labels are cut to the span.
+    """
+    from engine.analysis.chords import detect_chords
+    from engine.representation.encode import score_categories
+
+    categories = score_categories(score)
+    end = int(grid.position_to_tick(int(grid.bar_starts[-1]))) if end is None else end
+    if not has_harmony(score, categories) and has_melody(score, categories):
+        from engine.analysis.harmoniser import DEFAULT_MODEL_DIR, MODEL_FILE, harmonise
+
+        if (DEFAULT_MODEL_DIR / MODEL_FILE).is_file():
+            whole = harmonise(melody_part(score, categories), grid, 0, grid.n_bars, context_chords=context or None)
+            return _cut(whole, start, end), "harmoniser"
+    return _cut([c for c in detect_chords(score, grid) if isinstance(c, ChordLabel)], start, end), "detected"
+
+
+def melody_part(score: Score, categories: tuple[str, ...] | list[str]) -> Score:
+    """``score`` with only its MELODY tracks (``categories``: one per track): what the harmoniser reads."""
+    return replace(score, tracks=[t for t, c in zip(score.tracks, categories, strict=True) if c == "MELODY"])
+
+
+def _cut(chords: list[ChordLabel], start: int, end: int) -> list[ChordLabel]:
+    return [ChordLabel(max(c.start, start), min(c.end, end), c.root, c.quality) for c in chords if c.end > start and c.start < end]
