@@ -208,22 +208,23 @@ def harmoniser_available() -> bool:
 def harmonised(score: Score, grid: Any, categories: tuple[str, ...], selection: Selection) -> tuple[Score, list[ChordLabel]]:
     """(``score`` with the selected bars' chords chosen by the harmoniser, the chords to condition on).
 
-    The harmoniser decodes the whole melody (``categories``' MELODY tracks) with the song's own chords
-    clamped around the region, so the region's chords lead from and into them; only the region's chords
-    are written into the returned copy (everything outside it stays as it was), while the encoding is
-    given the decoded chords of the whole song, as the model saw chords everywhere in training.
+    The harmoniser decodes the whole melody (``categories``' MELODY tracks) with the chords around the
+    region clamped, so the region's chords lead from and into them: the song's own chords, or where it has
+    none, what the chord lane shows for it (``chord_source.suggested_chords``: detected from a band, or
+    the harmoniser's for a melody alone). Outside the region the returned copy keeps those chords, as the
+    network's chord writing does (``apply._region_chords``), so the lane does not change there.
     """
     from engine.analysis.chord_edit import replace_chords
     from engine.analysis.harmoniser import harmonise
-    from engine.representation.chord_source import melody_part
+    from engine.representation.chord_source import melody_part, suggested_chords
 
-    context = list(score.chords)
+    context = list(score.chords) or suggested_chords(score, grid)[0]
     whole = harmonise(melody_part(score, categories), grid, 0, grid.n_bars, context_chords=context or None)
     t0, t1 = (int(grid.position_to_tick(int(grid.bar_starts[b]))) for b in (selection.start_bar, selection.end_bar))
     region = [ChordLabel(max(c.start, t0), min(c.end, t1), c.root, c.quality) for c in whole if c.end > t0 and c.start < t1]
     out = score.copy()
     out.chords = replace_chords(context, t0, t1, region)
-    return out, out.chords if context else whole
+    return out, out.chords
 
 
 def _conflict(a: Selection, a_window: tuple[int, int], b: Selection, b_window: tuple[int, int]) -> bool:
