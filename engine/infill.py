@@ -212,7 +212,9 @@ def harmonised(score: Score, grid: Any, categories: tuple[str, ...], selection: 
     region clamped, so the region's chords lead from and into them: the song's own chords, or where it has
     none, what the chord lane shows for it (``chord_source.suggested_chords``: detected from a band, or
     the harmoniser's for a melody alone). Outside the region the returned copy keeps those chords, as the
-    network's chord writing does (``apply._region_chords``), so the lane does not change there.
+    network's chord writing does (``apply._region_chords``), so the lane does not change there. ``infill``
+    returns that copy's chords only when the chord lane was selected; a band added to a bare melody is
+    conditioned on them but leaves the song's chords (and so its file's markers) as they were.
     """
     from engine.analysis.chord_edit import replace_chords
     from engine.analysis.harmoniser import harmonise
@@ -298,10 +300,13 @@ def infill(
     thin = model.uses_thin_context(thin_context)
     grid = beat_grid(score)
     categories = score_categories(score)
+    asked = selection.chords
     selection, harmonise = _chord_choice(score, categories, selection, model)
     harmony: list[ChordLabel] | None = None
     if harmonise:
-        score, harmony = harmonised(score, grid, categories, selection)
+        chosen, harmony = harmonised(score, grid, categories, selection)
+        if asked:  # the chord lane was selected: the region's new chords are part of the result
+            score = chosen
     # A bare melody (no chords, no harmony part) whose chords the model writes: the chords around the
     # region stay unknown rather than the detector's guesses from the melody alone, as in training
     # (training_masks.harmonise_problem).

@@ -117,7 +117,7 @@ def test_two_stage_chords_then_parts() -> None:
     model.writes_chords = True
     melody_only = replace(_band_song(), tracks=[_band_song().tracks[3]])
     calls: list[tuple[int, int]] = []
-    out = infill(melody_only, Selection(2, 6, (), new_tracks=("PIANO", "BASS")), steps=3, seed=2, model=model,
+    out = infill(melody_only, Selection(2, 6, (), new_tracks=("PIANO", "BASS"), chords=True), steps=3, seed=2, model=model,
                  progress=lambda d, t: calls.append((d, t)))[0]
     assert calls[-1] == (6, 6)  # chords, then the parts: two rounds of 3 steps
     assert [t.category for t in out.tracks[1:]] == ["PIANO", "BASS"]

@@ -114,7 +114,8 @@ def run_case(song: Song, model, rng: np.random.Generator, steps: int = 10, guida
     """Every condition on one song (one variation each, the same seed)."""
     from engine.analysis.chord_edit import replace_chords
     from engine.analysis.chords import detect_chords
-    from engine.infill import Prompts, harmoniser_available, infill
+    from engine.infill import Prompts, harmonised, harmoniser_available, infill
+    from engine.representation.encode import score_categories
 
     picked = pick_region(song, rng)
     if isinstance(picked, str):
@@ -141,7 +142,8 @@ def run_case(song: Song, model, rng: np.random.Generator, steps: int = 10, guida
     for name, score, selection in runs:
         out = infill(score, selection, prompts, 1, guidance, steps, seed, model=model, chord_temperature=chord_temperature)[0]
         case.scores[name] = band_scores(out, song, pitched_new, 0, start, end, annotated)
-        case.scores[name]["chord_root_match"] = root_match(out.chords, annotated, song, start, end)
+        given = harmonised(bare, song.grid, score_categories(bare), sel)[1] if name == "harmoniser chords" else out.chords
+        case.scores[name]["chord_root_match"] = root_match(given, annotated, song, start, end)
     # follows edited chords: the whole song, the region's chords a fourth up, the accompaniment regenerated
     t0, t1 = (int(song.grid.position_to_tick(int(song.grid.bar_starts[b]))) for b in (start, end))
     edited = fourth_up(annotated, t0, t1)
