@@ -22,7 +22,6 @@ from app.chord_lane import (
     RESOLUTIONS,
     ChordClip,
     cell_at,
-    chords_in,
     copy_chords,
     detect_in_span,
     editable_chords,
@@ -33,7 +32,7 @@ from app.chord_lane import (
 from app.commands import ReplaceStateCommand
 from app.document import bar_tick, chord_name
 from app.music_text import bar_beat
-from engine.analysis.chord_edit import all_chord_names
+from engine.analysis.chord_edit import all_chord_names, chords_in
 from engine.analysis.chord_vocab import PITCH_CLASS_NAMES, QUALITY_NAMES
 from engine.analysis.chord_vocab import chord_name as symbol
 from engine.score import ChordLabel

@@ -161,20 +161,18 @@ def detect_in_span(score: Score, grid: BeatGrid, chords: list[ChordLabel], start
     A song with an accompaniment: the chord detector (``engine.analysis.chords.detect_chords``) on the notes
     sounding in the bars around the span (it scores each window, never wider than a bar, from the notes
     sounding in it, so the span gets what detecting the whole song gives, and a long song is not slow).
-    A melody alone (or with drums): the learned harmoniser (``chord_source.suggested_chords``) with the
+    A melody alone (or with drums): the learned harmoniser (``chord_source.melody_chords``) with the
     lane's chords outside the span as its context, each cell taking the chord that covers most of it.
     """
     from dataclasses import replace
 
     from engine.analysis.chords import detect_chords
-    from engine.representation.chord_source import has_harmony, has_melody, suggested_chords
+    from engine.representation.chord_source import melody_chords
     from engine.representation.encode import score_categories
 
-    categories = score_categories(score)
-    if not has_harmony(score, categories) and has_melody(score, categories):
-        suggested, source = suggested_chords(score, grid, start, end, replace_chords(chords, start, end, []))
-        if source == "harmoniser":
-            return merge_neighbours(replace_chords(chords, start, end, per_cell(suggested, grid, start, end, resolution)))
+    suggested = melody_chords(score, grid, score_categories(score), replace_chords(chords, start, end, []))
+    if suggested is not None:
+        return merge_neighbours(replace_chords(chords, start, end, per_cell(suggested, grid, start, end, resolution)))
     lo, _ = cell_at(grid, start, "bar")
     _, hi = cell_at(grid, max(end - 1, start), "bar")
     tracks = [replace(t, notes=[n for n in t.notes if n.end > lo and n.start < hi]) for t in score.tracks]
@@ -193,6 +191,3 @@ def per_cell(chords: list[ChordLabel], grid: BeatGrid, start: int, end: int, res
     return out
 
 
-def chords_in(chords: list[ChordLabel], start: int, end: int) -> list[ChordLabel]:
-    """The labels overlapping [start, end), cut to it (what a span holds, for messages and tests)."""
-    return [ChordLabel(max(c.start, start), min(c.end, end), c.root, c.quality) for c in chords if c.end > start and c.start < end]

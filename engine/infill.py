@@ -184,25 +184,19 @@ def _chord_choice(score: Score, categories: tuple[str, ...], selection: Selectio
     chord-tone ratio 0.598 against 0.523 and the detector's 0.453); else the song's (detected) chords stay,
     and asking for chords raises RepresentationError.
     """
+    from engine.analysis.harmoniser import available
     from engine.representation.chord_source import has_melody, model_writes_chords
 
     if selection.chords and model.writes_chords and selection.attributes == "all":
         return selection, False
     wanted = selection.chords or (selection.attributes == "all" and model_writes_chords(score, selection, categories))
-    if wanted and has_melody(score, categories) and harmoniser_available():
+    if wanted and has_melody(score, categories) and available():
         return replace(selection, chords=False), True
     if selection.chords:
         raise RepresentationError(
             "this model was not trained to write chords (train with chord_masks > 0) and the song has no melody "
             "to harmonise; enter the chords instead")
     return selection, False
-
-
-def harmoniser_available() -> bool:
-    """True when the harmoniser's tables are installed (``resources/models/harmoniser``)."""
-    from engine.analysis.harmoniser import DEFAULT_MODEL_DIR, MODEL_FILE
-
-    return (DEFAULT_MODEL_DIR / MODEL_FILE).is_file()
 
 
 def harmonised(score: Score, grid: Any, categories: tuple[str, ...], selection: Selection) -> tuple[Score, list[ChordLabel]]:
@@ -216,16 +210,15 @@ def harmonised(score: Score, grid: Any, categories: tuple[str, ...], selection: 
     returns that copy's chords only when the chord lane was selected; a band added to a bare melody is
     conditioned on them but leaves the song's chords (and so its file's markers) as they were.
     """
-    from engine.analysis.chord_edit import replace_chords
+    from engine.analysis.chord_edit import chords_in, replace_chords
     from engine.analysis.harmoniser import harmonise
     from engine.representation.chord_source import melody_part, suggested_chords
 
     context = list(score.chords) or suggested_chords(score, grid)[0]
     whole = harmonise(melody_part(score, categories), grid, 0, grid.n_bars, context_chords=context or None)
     t0, t1 = (int(grid.position_to_tick(int(grid.bar_starts[b]))) for b in (selection.start_bar, selection.end_bar))
-    region = [ChordLabel(max(c.start, t0), min(c.end, t1), c.root, c.quality) for c in whole if c.end > t0 and c.start < t1]
     out = score.copy()
-    out.chords = replace_chords(context, t0, t1, region)
+    out.chords = replace_chords(context, t0, t1, chords_in(whole, t0, t1))
     return out, out.chords
 
 

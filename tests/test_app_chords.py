@@ -19,7 +19,6 @@ from app.chord_lane import (
     ChordClip,
     cell_at,
     cells_in,
-    chords_in,
     copy_chords,
     detect_in_span,
     merge_neighbours,
@@ -30,7 +29,7 @@ from app.chord_lane import (
 )
 from app.document import InfillRequest, ProjectState, RegionSelection, region_ticks
 from app.piano_roll import CHORD_H, RULER_H
-from engine.analysis.chord_edit import replace_chords
+from engine.analysis.chord_edit import chords_in, replace_chords
 from engine.analysis.chords import detect_chords
 from engine.analysis.grid import beat_grid
 from engine.midi_compare import Region, compare_outside

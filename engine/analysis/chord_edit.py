@@ -118,6 +118,11 @@ def _merge(labels: list[ChordLabel]) -> list[ChordLabel]:
     return out
 
 
+def chords_in(chords: list[ChordLabel], start: int, end: int) -> list[ChordLabel]:
+    """The labels overlapping ticks [start, end), cut to it (what a span holds)."""
+    return [ChordLabel(max(c.start, start), min(c.end, end), c.root, c.quality) for c in chords if c.end > start and c.start < end]
+
+
 def replace_chords(chords: list[ChordLabel], start: int, end: int, new: list[ChordLabel]) -> list[ChordLabel]:
     """``chords`` with ticks [start, end) given over to ``new``: labels crossing an edge are cut there.
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.analysis.categories import track_category
 from engine.analysis.chord_vocab import QUALITIES, QUALITY_NAMES
-from engine.analysis.grid import POSITIONS_PER_BEAT, BeatGrid, beat_grid
+from engine.analysis.grid import POSITIONS_PER_BEAT, BeatGrid, beat_grid, beat_pieces
 from engine.score import ChordLabel, Score, Track
 
 RESOLUTIONS = ("beat", "half_bar", "bar")
@@ -105,13 +105,7 @@ def beat_profiles(
             (ends - starts >= cfg.min_note_positions) & (ends > 0) & (starts < n_beats * POSITIONS_PER_BEAT)
         )
         starts, ends, pitch, note_weight = starts[keep], ends[keep], pitch[keep], note_weight[keep]
-        first = np.clip(np.floor(starts / POSITIONS_PER_BEAT), 0, n_beats - 1).astype(np.int64)
-        last = np.clip(np.ceil(ends / POSITIONS_PER_BEAT) - 1, 0, n_beats - 1).astype(np.int64)
-        span = np.maximum(last - first + 1, 1)
-        idx = np.repeat(np.arange(len(starts)), span)
-        beat = first[idx] + (np.arange(len(idx)) - np.repeat(np.cumsum(span) - span, span))
-        lo = np.maximum(starts[idx], beat * POSITIONS_PER_BEAT)
-        hi = np.minimum(ends[idx], (beat + 1) * POSITIONS_PER_BEAT)
+        idx, beat, lo, hi = beat_pieces(starts, ends, n_beats)
         overlap = np.maximum(hi - lo, 0.0)
         p = pitch[idx]
         np.add.at(pcs, (beat, p % 12), overlap * note_weight[idx])

@@ -17,6 +17,21 @@ from engine.score import Score
 POSITIONS_PER_BEAT = 8  # 32nd notes per quarter-note beat
 
 
+def beat_pieces(start: np.ndarray, end: np.ndarray, n_beats: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Notes cut at beat boundaries: (note index, beat, lo, hi) per piece, one piece per beat each note
+    touches (at least one a note, its beats clipped to [0, n_beats)); ``start``/``end`` and [lo, hi) in
+    32nd positions (hi <= lo for a note wholly outside its clipped beat: ``max(hi - lo, 0)`` is the time
+    it sounds there). Chord detection and the harmoniser both read each beat's notes this way."""
+    first = np.clip(np.floor(start / POSITIONS_PER_BEAT), 0, n_beats - 1).astype(np.int64)
+    last = np.clip(np.ceil(end / POSITIONS_PER_BEAT) - 1, 0, n_beats - 1).astype(np.int64)
+    span = np.maximum(last - first + 1, 1)
+    idx = np.repeat(np.arange(len(start)), span)
+    beat = first[idx] + (np.arange(len(idx)) - np.repeat(np.cumsum(span) - span, span))
+    lo = np.maximum(start[idx], beat * POSITIONS_PER_BEAT)
+    hi = np.minimum(end[idx], (beat + 1) * POSITIONS_PER_BEAT)
+    return idx, beat, lo, hi
+
+
 @dataclass(frozen=True)
 class BeatGrid:
     beat_ticks: np.ndarray  # int64, strictly increasing ticks of beats; covers the song plus one beat

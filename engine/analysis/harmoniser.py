@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.analysis.chord_vocab import QUALITIES, chord_pitch_classes, is_minor_family
-from engine.analysis.grid import POSITIONS_PER_BEAT, BeatGrid
+from engine.analysis.grid import POSITIONS_PER_BEAT, BeatGrid, beat_pieces
 from engine.score import ChordLabel, Note, Score
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "resources" / "models" / "harmoniser"
@@ -155,13 +155,7 @@ def beat_features(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, n_frame
     out = np.zeros((n_frames, 2, 12))
     if len(pitch) == 0 or n_frames == 0:
         return out
-    first = np.clip(np.floor(start / POSITIONS_PER_BEAT), 0, n_frames - 1).astype(np.int64)
-    last = np.clip(np.ceil(end / POSITIONS_PER_BEAT) - 1, 0, n_frames - 1).astype(np.int64)
-    span = np.maximum(last - first + 1, 1)
-    idx = np.repeat(np.arange(len(pitch)), span)
-    beat = first[idx] + (np.arange(len(idx)) - np.repeat(np.cumsum(span) - span, span))
-    lo = np.maximum(start[idx], beat * POSITIONS_PER_BEAT)
-    hi = np.minimum(end[idx], (beat + 1) * POSITIONS_PER_BEAT)
+    idx, beat, lo, hi = beat_pieces(start, end, n_frames)
     np.add.at(out, (beat, 0, pitch[idx] % 12), np.maximum(hi - lo, 0.0) / POSITIONS_PER_BEAT)
     onset_pos = beat * POSITIONS_PER_BEAT
     at_onset = (start[idx] <= onset_pos) & (end[idx] > onset_pos)
@@ -452,6 +446,11 @@ def save(model: HarmoniserModel, folder: str | Path) -> Path:
                         log_stay=model.log_stay, log_next=model.log_next.astype(np.float32),
                         log_emit=model.log_emit.astype(np.float32), log_prior=model.log_prior)
     return path
+
+
+def available() -> bool:
+    """True when the shipped tables are installed (``DEFAULT_MODEL_DIR``): ``load()`` without a path works."""
+    return (DEFAULT_MODEL_DIR / MODEL_FILE).is_file()
 
 
 def load(path: str | Path | None = None) -> HarmoniserModel:

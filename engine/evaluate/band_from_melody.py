@@ -114,7 +114,8 @@ def run_case(song: Song, model, rng: np.random.Generator, steps: int = 10, guida
     """Every condition on one song (one variation each, the same seed)."""
     from engine.analysis.chord_edit import replace_chords
     from engine.analysis.chords import detect_chords
-    from engine.infill import Prompts, harmonised, harmoniser_available, infill
+    from engine.analysis.harmoniser import available as harmoniser_available
+    from engine.infill import Prompts, harmonised, infill
     from engine.representation.encode import score_categories
 
     picked = pick_region(song, rng)

@@ -55,35 +55,40 @@ def model_writes_chords(score: Score, selection: Selection, categories: tuple[st
     return any(c not in NOT_HARMONY for c in generated)
 
 
+def melody_chords(score: Score, grid: BeatGrid, categories: tuple[str, ...] | list[str],
+                  context: list[ChordLabel] | None = None) -> list[ChordLabel] | None:
+    """The learned harmoniser's chords for the whole song when it is a melody alone (with or without
+    drums: no harmony part, a melody that sounds) and the tables are installed, else None (read a band
+    with the detector instead). ``context``: chords to hold outside the span being chosen."""
+    from engine.analysis.harmoniser import available, harmonise
+
+    if has_harmony(score, categories) or not has_melody(score, categories) or not available():
+        return None
+    return harmonise(melody_part(score, categories), grid, 0, grid.n_bars, context_chords=context or None)
+
+
 def suggested_chords(score: Score, grid: BeatGrid, start: int = 0, end: int | None = None,
                      context: list[ChordLabel] | None = None) -> tuple[list[ChordLabel], str]:
     """(chords for ticks [start, end) of a song, where they came from: "harmoniser" or "detected").
 
     What the chord lane shows and "Detect Chords" fills in: a song with a harmony part gets the detector's
     chords (``analysis.chords``: root on 93 % of POP909's beats from a band); a melody alone (with or
-    without drums) gets the learned harmoniser's (``analysis.harmoniser``: root on 40 % of beats, the
-    detector on the melody 13 %), decoded over the whole melody with ``context`` (chords outside the span)
+    without drums) gets the learned harmoniser's (``melody_chords``: root on 40 % of beats, the detector
+    on the melody 13 %), decoded over the whole melody with ``context`` (chords outside the span)
     clamped, exactly as ``infill`` chooses a bare melody's chords. ``end`` None = the song's end.
     Labels are cut to the span.
     """
+    from engine.analysis.chord_edit import chords_in
     from engine.analysis.chords import detect_chords
     from engine.representation.encode import score_categories
 
-    categories = score_categories(score)
     end = int(grid.position_to_tick(int(grid.bar_starts[-1]))) if end is None else end
-    if not has_harmony(score, categories) and has_melody(score, categories):
-        from engine.analysis.harmoniser import DEFAULT_MODEL_DIR, MODEL_FILE, harmonise
-
-        if (DEFAULT_MODEL_DIR / MODEL_FILE).is_file():
-            whole = harmonise(melody_part(score, categories), grid, 0, grid.n_bars, context_chords=context or None)
-            return _cut(whole, start, end), "harmoniser"
-    return _cut([c for c in detect_chords(score, grid) if isinstance(c, ChordLabel)], start, end), "detected"
+    whole = melody_chords(score, grid, score_categories(score), context)
+    if whole is not None:
+        return chords_in(whole, start, end), "harmoniser"
+    return chords_in([c for c in detect_chords(score, grid) if isinstance(c, ChordLabel)], start, end), "detected"
 
 
 def melody_part(score: Score, categories: tuple[str, ...] | list[str]) -> Score:
     """``score`` with only its MELODY tracks (``categories``: one per track): what the harmoniser reads."""
     return replace(score, tracks=[t for t, c in zip(score.tracks, categories, strict=True) if c == "MELODY"])
-
-
-def _cut(chords: list[ChordLabel], start: int, end: int) -> list[ChordLabel]:
-    return [ChordLabel(max(c.start, start), min(c.end, end), c.root, c.quality) for c in chords if c.end > start and c.start < end]
