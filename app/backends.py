@@ -129,7 +129,8 @@ class EngineBackend:
         )
         prompts = prompts_cls(tempo_class=request.prompts.tempo_class, instruments=request.instruments,
                               register=request.prompts.register,
-                              line={"auto": None, "on": True, "off": False}[request.prompts.one_line])
+                              line={"auto": None, "on": True, "off": False}[request.prompts.one_line],
+                              novelty=request.prompts.novelty)
         p = request.prompts
         return list(
             module.infill(

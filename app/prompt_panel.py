@@ -32,6 +32,7 @@ from app.track_list import category_label
 from engine.analysis.categories import CATEGORIES
 from engine.analysis.tempo import TEMPO_CLASSES
 from engine.guidance import GUIDANCE_HELP
+from engine.novelty import NOVELTY_HELP
 
 ATTRIBUTE_LABELS = {
     "all": "Everything (pitch + rhythm)",
@@ -91,9 +92,9 @@ class PromptPanel(QWidget):
         self.guidance.setRange(0.0, 10.0)
         self.guidance.setSingleStep(0.5)
         self.guidance.setToolTip(GUIDANCE_HELP)
-        self.variations = QSpinBox()
-        self.variations.setRange(1, 8)
-        self.variations.setToolTip("How many alternatives to generate per press")
+        self.noveltys = QSpinBox()
+        self.noveltys.setRange(1, 8)
+        self.noveltys.setToolTip("How many alternatives to generate per press")
         self.steps = QSpinBox()
         self.steps.setRange(1, 200)
         self.steps.setToolTip("Sampler steps: more is slower and usually cleaner")
@@ -110,6 +111,10 @@ class PromptPanel(QWidget):
         for key, label in (("auto", "Auto (parts that are one line)"), ("on", "Always"), ("off", "Never")):
             self.one_line.addItem(label, key)
         self.one_line.setToolTip("One note at a time: a vocal or bass line stays a line")
+        self.novelty = QDoubleSpinBox()
+        self.novelty.setRange(0.0, 1.0)
+        self.novelty.setSingleStep(0.1)
+        self.novelty.setToolTip(NOVELTY_HELP)
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setToolTip("Random seed; it advances after every press, so results never repeat")
@@ -141,9 +146,10 @@ class PromptPanel(QWidget):
         form2 = QFormLayout(how)
         form2.addRow("Tempo class", self.tempo)
         form2.addRow("Guidance", self.guidance)
-        form2.addRow("Variations", self.variations)
+        form2.addRow("Variations", self.noveltys)
         form2.addRow("Steps", self.steps)
         form2.addRow("Temperature", self.temperature)
+        form2.addRow("Novelty", self.novelty)
         form2.addRow("Seed", self.seed)
         form2.addRow("Register", self.register)
         form2.addRow("One line", self.one_line)
@@ -161,7 +167,7 @@ class PromptPanel(QWidget):
         self.set_prompts(self._prompts)
         for w in (self.attributes, self.tempo, self.register, self.one_line):
             w.currentIndexChanged.connect(self._emit)
-        for w in (self.guidance, self.variations, self.steps, self.temperature, self.seed):
+        for w in (self.guidance, self.noveltys, self.steps, self.temperature, self.novelty, self.seed):
             w.valueChanged.connect(self._emit)
         self.add_button.clicked.connect(self._add_new_track)
         self.clear_new.clicked.connect(self._clear_new_tracks)
@@ -188,17 +194,18 @@ class PromptPanel(QWidget):
     def set_prompts(self, prompts: PromptSettings) -> None:
         """Show ``prompts`` without echoing a change back."""
         self._prompts = prompts
-        widgets = (self.attributes, self.tempo, self.guidance, self.variations, self.steps, self.temperature, self.seed,
-                   self.register, self.one_line)
+        widgets = (self.attributes, self.tempo, self.guidance, self.noveltys, self.steps, self.temperature, self.seed,
+                   self.register, self.one_line, self.novelty)
         for w in widgets:
             w.blockSignals(True)
         try:
             self.attributes.setCurrentIndex(ATTRIBUTES.index(prompts.attributes))
             self.tempo.setCurrentIndex(0 if prompts.tempo_class is None else 1 + TEMPO_CLASSES.index(prompts.tempo_class))
             self.guidance.setValue(prompts.guidance)
-            self.variations.setValue(prompts.n_variations)
+            self.noveltys.setValue(prompts.n_variations)
             self.steps.setValue(prompts.steps)
             self.temperature.setValue(prompts.temperature)
+            self.novelty.setValue(prompts.novelty)
             self.seed.setValue(prompts.seed)
             self.register.setCurrentIndex(max(0, self.register.findData(prompts.register)))
             self.one_line.setCurrentIndex(max(0, self.one_line.findData(prompts.one_line)))
@@ -217,12 +224,13 @@ class PromptPanel(QWidget):
             new_tracks=self._prompts.new_tracks,
             tempo_class=self.tempo.currentData(),
             guidance=self.guidance.value(),
-            n_variations=self.variations.value(),
+            n_variations=self.noveltys.value(),
             steps=self.steps.value(),
             temperature=self.temperature.value(),
             seed=self.seed.value(),
             register=self.register.currentData(),
             one_line=self.one_line.currentData(),
+            novelty=self.novelty.value(),
         )
         self.promptsChanged.emit(self._prompts)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from engine.errors import StudioError
 from engine.guidance import GUIDANCE_DEFAULT, GUIDANCE_HELP
+from engine.novelty import NOVELTY_DEFAULT, NOVELTY_HELP
 
 
 def _read_with_grid(args: argparse.Namespace):  # noqa: ANN202 - Score
@@ -180,7 +181,8 @@ def _infill(args: argparse.Namespace) -> int:
     model = load_model(args.model, args.device) if args.model else load_default_model(args.device)
     try:
         prompts = Prompts(tempo_class=args.tempo, instruments=tuple(dict.fromkeys(wanted + added)), density=args.density,
-                          register=args.register, line={"auto": None, "on": True, "off": False}[args.line])
+                          register=args.register, line={"auto": None, "on": True, "off": False}[args.line],
+                          novelty=args.novelty)
     except ValueError as exc:
         raise StudioError(str(exc)) from None
     selection = Selection(start, end, tracks, args.attributes, new_tracks)
@@ -252,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(new parts: the instrument's usual range); loose = that or the instrument's range; off")
     p.add_argument("--line", choices=["auto", "on", "off"], default="auto",
                    help="one note at a time: auto = for parts that play one line around the region")
+    p.add_argument("--novelty", type=float, default=NOVELTY_DEFAULT, help=NOVELTY_HELP)
     p.add_argument("--model", help="checkpoint folder (default: the bundled model)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
                    help="where the model runs (default auto: the CUDA or Apple GPU when present, else the CPU)")

@@ -37,6 +37,7 @@ from engine.representation.masks import (
 from engine.representation.part_limits import CONTEXT_BARS, REGISTERS, PartLimits
 from engine.score import ChordLabel, Score
 from engine.threads import prefer_passive_wait
+from engine.novelty import NOVELTY_DEFAULT
 
 prefer_passive_wait()  # before anything imports torch: OpenMP reads its wait policy once (engine.threads)
 
@@ -69,6 +70,10 @@ class Prompts:
     register: str = "strict"
     line: bool | None = None  # one note at a time: None = for parts that are one line around the region
     kit: bool = True  # drums keep the pieces they play around the region
+    # How far regenerated parts move from their own repeat (repeats.py): 1 = generated from scratch; below
+    # 1 sampling starts from the bar each part plays again there, keeping a 1 - novelty share of its
+    # notes. A tempo class other than the song's own always generates from scratch (novelty 1).
+    novelty: float = NOVELTY_DEFAULT
 
     @property
     def limits(self) -> PartLimits:
@@ -84,6 +89,8 @@ class Prompts:
             raise ValueError(f"density must be between 0.1 and 4, got {self.density}")
         if self.register not in REGISTERS:
             raise ValueError(f"register must be one of {', '.join(REGISTERS)}, got {self.register!r}")
+        if not 0.0 <= self.novelty <= 1.0:
+            raise ValueError(f"novelty must be between 0 and 1, got {self.novelty}")
 
 
 @dataclass
@@ -278,11 +285,12 @@ def infill(
     import torch
 
     from engine.analysis.grid import beat_grid
-    from engine.diffusion.batch import collate, split_tokens, with_pitch_limits
+    from engine.diffusion.batch import collate, split_tokens, with_pitch_limits, with_seeds
     from engine.representation.apply import apply_infill
     from engine.representation.chord_source import has_harmony
     from engine.representation.encode import encode, score_categories, score_chords
     from engine.representation.part_limits import pitch_allowed
+    from engine.representation.repeats import seed_rows
 
     if n_variations < 1:
         raise ValueError("n_variations must be at least 1")
@@ -309,6 +317,10 @@ def infill(
     if selection.end_bar > encoding.end_bar or selection.start_bar < 0 or selection.start_bar >= selection.end_bar:
         raise RepresentationError(f"bars {selection.start_bar + 1}-{selection.end_bar} are outside the song's {encoding.end_bar} bars")
     limits = prompts.limits
+    novelty = prompts.novelty
+    if prompts.tempo_class is not None and TEMPO_CLASSES.index(prompts.tempo_class) != encoding.tempo:
+        novelty = 1.0  # a new tempo feel is not the old part repeated
+    seeding = novelty < 1.0 and getattr(model.diffusion, "starts_from_seeds", False)
     programs = [int(t.program) for t in score.tracks] + [DEFAULT_PROGRAM[c] for c in selection.new_tracks]
     # Chords first, then the parts: when the model writes the region's chords with new or regenerated
     # parts, it samples them alone (conditioned on the melody and the chords around), and the parts are
@@ -332,6 +344,7 @@ def infill(
         for r, members in enumerate(rounds):
             problems = []
             limit_masks = []
+            seeds = []
             for k in members:
                 part = parts[k]
                 for v in range(n_variations):
@@ -345,7 +358,9 @@ def infill(
                     problem.example = _with_prompt(problem.example, prompts, selection.new_tracks)
                     problems.append(problem)
                     limit_masks.append(pitch_allowed(enc, problem, limits, programs) if stage.attributes != "rhythm" else None)
-            batch = with_pitch_limits(collate([p.example for p in problems], model.max_rows), limit_masks).to(device)
+                    seeds.append(seed_rows(enc, problem) if seeding else None)
+            batch = with_pitch_limits(collate([p.example for p in problems], model.max_rows), limit_masks)
+            batch = with_seeds(batch, seeds).to(device)
 
             def step_progress(done: int, _total: int, offset: int = (done_rounds + r) * steps) -> None:
                 if progress is not None:
@@ -356,7 +371,7 @@ def infill(
                 tokens = model.diffusion.sample(
                     model.model, batch, steps=steps, guidance=guidance,
                     temperature=(CHORD_TEMPERATURE if chord_temperature is None else chord_temperature) if chords_only else temperature,
-                    generator=generator, progress=step_progress, cancel=cancel,
+                    generator=generator, progress=step_progress, cancel=cancel, novelty=novelty,
                 )
             for i, (problem, rows) in enumerate(zip(problems, split_tokens(tokens, batch), strict=True)):
                 v = i % n_variations  # problems are [part a: v0 v1 ..., part b: v0 v1 ...]

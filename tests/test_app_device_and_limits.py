@@ -72,7 +72,8 @@ def test_register_and_line_prompts_reach_the_engine_prompts() -> None:
     backend = EngineBackend()
     backend._model = object()  # loaded
     backend._import_engine = lambda: FakeEngine  # type: ignore[method-assign]
-    request = InfillRequest(demo_score(), RegionSelection(1, 2, (0,)), PromptSettings(register="loose", one_line="on"),
+    request = InfillRequest(demo_score(), RegionSelection(1, 2, (0,)), PromptSettings(register="loose", one_line="on", novelty=0.4),
                             frozenset(), ())
     backend.infill(request, None, None)
     assert captured["prompts"]["register"] == "loose" and captured["prompts"]["line"] is True
+    assert captured["prompts"]["novelty"] == 0.4

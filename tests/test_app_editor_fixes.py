@@ -347,3 +347,22 @@ def test_one_guidance_default_and_meaning_everywhere(make_window) -> None:  # no
     assert window.prompt_panel.guidance.toolTip() == GUIDANCE_HELP
     assert next(a.help for a in infill_parser._actions if a.dest == "guidance") == GUIDANCE_HELP
     assert "0 = ignore" in GUIDANCE_HELP and "1 = as trained" in GUIDANCE_HELP
+
+
+def test_one_novelty_default_everywhere_and_the_panel_sets_it(make_window) -> None:  # noqa: ANN001
+    from engine.cli import build_parser
+    from engine.infill import Prompts
+    from engine.novelty import NOVELTY_DEFAULT, NOVELTY_HELP
+
+    infill_parser = build_parser()._subparsers._group_actions[0].choices["infill"]
+    assert next(a.default for a in infill_parser._actions if a.dest == "novelty") == NOVELTY_DEFAULT
+    assert NOVELTY_DEFAULT == PromptSettings().novelty == Prompts().novelty
+    assert PromptSettings(novelty=3.0).novelty == 1.0 and PromptSettings(novelty=-1).novelty == 0.0  # clamped
+    assert PromptSettings.from_dict(PromptSettings(novelty=0.3).to_dict()).novelty == 0.3  # remembered
+    window = make_window()
+    panel = window.prompt_panel
+    assert panel.novelty.toolTip() == NOVELTY_HELP
+    seen = []
+    panel.promptsChanged.connect(seen.append)
+    panel.novelty.setValue(0.2)
+    assert seen and seen[-1].novelty == pytest.approx(0.2)

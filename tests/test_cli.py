@@ -63,6 +63,7 @@ def test_infill_refuses_to_overwrite(song, tiny_model, capsys):
         (["--bars", "x"], "range like 9-12"),
         (["--tracks", "viola"], "no track 'viola'"),
         (["--instruments", "kazoo"], "unknown instrument category"),
+        (["--novelty", "2"], "novelty must be between 0 and 1"),
     ],
 )
 def test_infill_bad_arguments(song, tiny_model, tmp_path, capsys, args, message):
@@ -211,3 +212,18 @@ def test_meter_and_a_pop909_beat_map_put_the_bar_grid_right(tmp_path, capsys):
     assert bars in (8, 9) and "bar   3: Am" in out
     assert main(["analyze", str(src), "--meter", "5"]) == 1
     assert "4/4" in capsys.readouterr().err
+
+
+def test_infill_at_novelty_0_plays_each_part_s_repeat(song, tiny_model, tmp_path):
+    """--novelty 0: the drums of bars 5-6 are the groove the song plays around them, note for note."""
+    out = tmp_path / "kept.mid"
+    assert main(["infill", str(song), "--bars", "5-6", "--tracks", "drums", "--novelty", "0", "--model", str(tiny_model),
+                 "-o", str(out)]) == 0
+    original, result = read_midi(song), read_midi(out)
+    drums = next(t for t, tr in enumerate(original.tracks) if tr.is_drum)
+
+    def bar(score, b):  # noqa: ANN001, ANN202
+        return sorted((n.start - b * 1920, n.pitch) for n in score.tracks[drums].notes if b * 1920 <= n.start < (b + 1) * 1920)
+
+    assert bar(result, 4) and bar(result, 4) in [bar(original, b) for b in range(8) if b not in (4, 5)]
+    assert bar(result, 5) in [bar(original, b) for b in range(8) if b not in (4, 5)]

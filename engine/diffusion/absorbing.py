@@ -44,6 +44,7 @@ class AbsorbingDiffusion(Diffusion):
     # Loss weight of the chord cells of chord rows (TrainConfig.chord_loss_weight): a region has two chord
     # rows a bar against dozens of note rows, so at weight 1 the chords are a few per cent of the loss.
     chord_weight = 1.0
+    starts_from_seeds = True  # sample(novelty < 1) keeps a share of batch.seed's rows (repeats.py)
 
     def loss(
         self, model: SAModel, batch: SABatch, generator: torch.Generator | None = None
@@ -81,18 +82,28 @@ class AbsorbingDiffusion(Diffusion):
         generator: torch.Generator | None = None,
         progress: Progress | None = None,
         cancel: Cancel | None = None,
+        novelty: float = 1.0,
     ) -> torch.Tensor:
         """Start with every generated cell MASK; each step predicts all masked cells, samples them with
         `temperature` (0 = argmax) and commits the most confident so that a cosine share stays masked
         (MaskGIT); the last step commits everything. Given cells are never touched. Each row is decided
         once as a note or an empty slot, with classes its kind rules out masked (constraints.py); cells left
-        pending by that rule are drawn, PAD excluded, after the last step."""
+        pending by that rule are drawn, PAD excluded, after the last step.
+
+        With ``batch.seed`` and ``novelty`` < 1, each seeded row is first revealed with probability
+        1 - ``novelty`` (all its generated cells at once; a row whose seed pitch the part limits rule out
+        stays masked) and the steps generate the rest on it: SDEdit's partial start (repeats.py). At
+        ``novelty`` 1 no random number is drawn for it, so results equal those without seeds."""
         if steps < 1:
             raise ValueError("steps must be >= 1")
+        if not 0.0 <= novelty <= 1.0:
+            raise ValueError(f"novelty must be between 0 and 1, got {novelty}")
         gen = batch.generate
         masked = gen.clone()
         tokens = batch.tokens.masked_fill(gen, MASK)
-        n_gen = gen.flatten(1).sum(1)
+        if batch.seed is not None and novelty < 1.0:
+            tokens, masked = reveal_seeds(tokens, masked, batch, novelty, generator)
+        n_gen = masked.flatten(1).sum(1)  # the cosine schedule runs over what is left to generate
         with inference(model):
             call = GuidedModel(model, batch, guidance)
             for s in range(steps):
@@ -122,6 +133,21 @@ class AbsorbingDiffusion(Diffusion):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Sample one token per cell -> (tokens, their log-probabilities); see ``draw_cells``."""
         return draw_cells(logits, pending, temperature, generator, tie_empty_rows=self.tie_empty_rows)
+
+
+def reveal_seeds(tokens: torch.Tensor, masked: torch.Tensor, batch: SABatch, novelty: float,
+                 generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(tokens, masked) with each row that has seed cells revealed with probability 1 - ``novelty``."""
+    seed = batch.seed.to(tokens.device)
+    seeded = masked & (seed != MASK)
+    rows = seeded[..., 1:].any(-1)  # [B, R]
+    if batch.pitch_allowed is not None:  # a seed pitch outside the part's limits (a register from other bars)
+        allowed = batch.pitch_allowed.to(tokens.device)
+        ok = allowed.gather(-1, seed[..., COL_PITCH].clamp(min=0)[..., None])[..., 0]
+        rows &= ok | ~seeded[..., COL_PITCH]
+    keep = rows & (torch.rand(rows.shape, generator=generator, device=tokens.device) >= novelty)
+    reveal = seeded & keep[..., None]
+    return torch.where(reveal, seed, tokens), masked & ~reveal
 
 
 def _gumbel_argmax(lg: torch.Tensor, temperature: float, generator: torch.Generator | None) -> torch.Tensor:

@@ -92,6 +92,7 @@ class Diffusion:
     """Interface of a diffusion process over SA tables (see absorbing.py and embedding.py)."""
 
     kind: str = ""
+    starts_from_seeds = False  # can sample part of the way from batch.seed (absorbing: yes; repeats.py)
 
     def __init__(self, cfg: ModelConfig) -> None:
         self.cfg = cfg
@@ -112,8 +113,10 @@ class Diffusion:
         generator: torch.Generator | None = None,
         progress: Progress | None = None,
         cancel: Cancel | None = None,
+        novelty: float = 1.0,
     ) -> torch.Tensor:
-        """Tokens [B, R, 4]: given cells copied from batch.tokens, the others generated in `steps` model calls."""
+        """Tokens [B, R, 4]: given cells copied from batch.tokens, the others generated in `steps` model calls.
+        ``novelty`` < 1: start from a share of ``batch.seed``'s rows, where ``starts_from_seeds``."""
         raise NotImplementedError
 
 

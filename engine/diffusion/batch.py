@@ -27,6 +27,10 @@ class SABatch:
     # bool [B, R, V_pitch]: pitch-column classes each row may hold at sampling (part_limits: a part's
     # register, a drum kit); None = no limit beyond the row grammar. Never used in training.
     pitch_allowed: torch.Tensor | None = None
+    # long [B, R, 4]: rows sampling may start from (repeats.seed_rows: the part's repeat), MASK where there
+    # is none; the sampler keeps a random share of them (novelty). None = start from all MASK. Never
+    # used in training.
+    seed: torch.Tensor | None = None
 
     @property
     def generate(self) -> torch.Tensor:
@@ -107,3 +111,16 @@ def with_pitch_limits(batch: SABatch, allowed: list[np.ndarray | None]) -> SABat
         if a is not None:
             out[i, : len(a)] = a
     return replace(batch, pitch_allowed=torch.from_numpy(out).to(batch.tokens.device))
+
+
+def with_seeds(batch: SABatch, seeds: list[np.ndarray | None]) -> SABatch:
+    """``batch`` with seed rows: ``seeds[i]`` is int64 [R_i, 4] for example i (repeats.seed_rows, MASK where
+    there is no seed) or None. Padding rows get MASK."""
+    if all(s is None for s in seeds):
+        return replace(batch, seed=None)
+    B, R = batch.tokens.shape[:2]
+    out = np.full((B, R, N_COLUMNS), MASK, dtype=np.int64)
+    for i, s in enumerate(seeds):
+        if s is not None:
+            out[i, : len(s)] = s
+    return replace(batch, seed=torch.from_numpy(out).to(batch.tokens.device))

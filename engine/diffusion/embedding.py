@@ -126,9 +126,12 @@ class EmbeddingDiffusion(Diffusion):
         generator: torch.Generator | None = None,
         progress: Progress | None = None,
         cancel: Cancel | None = None,
+        novelty: float = 1.0,
     ) -> torch.Tensor:
         """Solve to x at n = 0 (see solve), then round each cell by argmax of its column head (MASK excluded),
-        deciding each row once as a note or an empty slot with the row grammar of constraints.py."""
+        deciding each row once as a note or an empty slot with the row grammar of constraints.py.
+        Always from noise: ``novelty`` is accepted for the common interface and not used
+        (``starts_from_seeds`` is False, so ``infill`` builds no seeds for this kind)."""
         with inference(model):
             x = self.solve(model, batch, steps, guidance, temperature, generator, progress, cancel)
             logits = model.logits(x, batch.tempo, batch.instruments)

@@ -1,0 +1,147 @@
+"""Where a regenerated part repeats itself, and the rows its sampling can start from ("novelty").
+
+Pop parts repeat: a drum groove bar after bar, a bass or piano pattern every bar or two, a verse melody
+four or eight bars later over the same chords. Generated from masks alone, the default model kept less of
+a part's rhythm than copying the bars before the region (duration and onset-interval overlap 0.78 / 0.72
+against 0.89 / 0.85 on 30 POP909 test songs; model card), and a regenerated groove could lose its second
+snare. So a region can start from the part's own repeat: for each regenerated bar, the bar of the same
+track that the part most likely plays again there is copied into the bar's note slots (``seed_rows``), and
+the absorbing sampler keeps a random share (1 - novelty) of those rows and generates the rest on them
+(``AbsorbingDiffusion.sample``). It is SDEdit (Meng et al., 2022, "SDEdit: guided image synthesis and
+editing with stochastic differential equations") in discrete form: start part of the way along the reverse
+process from a guess instead of from noise. For absorbing diffusion, part of the way means some cells
+already revealed, which are states the model is trained on (a random share of a region's true rows shown).
+
+Which bar a part repeats (``source_bars``): among the bars outside the region at a lag of 1, 2, 4, 8, 12 or
+16 bars, the one with the highest sum of (a) the part's self-similarity at that lag within CONTEXT_BARS of
+the region (it repeats at the lag it repeats at nearby), (b) the candidate's similarity to the bars just
+before and after the region, the larger (an intro's groove is not the one the region sits in), and (c) for
+pitched parts, the share of beats with the same chord as the target bar (the same harmony); the nearest of
+equally good bars.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.representation.encode import SAEncoding
+from engine.representation.masks import InfillProblem
+from engine.representation.vocab import (
+    CHORD_ROW,
+    COL_DURATION,
+    COL_INSTRUMENT,
+    COL_ONSET,
+    COL_PITCH,
+    FIRST_POS,
+    MASK,
+    MAX_BAR_LENGTH,
+    PAD,
+)
+
+LAGS: tuple[int, ...] = (1, 2, 4, 8, 12, 16)  # bars; pop phrases are 4 or 8 bars, grooves 1 or 2
+BEAT = 8  # 32nds: chords are compared at every quarter note
+NEAR = 1e-3  # score penalty per bar of lag: the nearest of equally good bars
+CONTEXT_BARS = 8  # bars each side of the region whose repeats are counted (as part_limits and evaluate)
+
+
+def bar_pattern(encoding: SAEncoding, track: int, bar: int) -> frozenset[tuple[int, int]]:
+    """The (onset token, pitch token) pairs ``track`` plays in grid ``bar``: its rhythm and notes there."""
+    rows = encoding.bar_rows(bar)
+    t = encoding.tokens[rows]
+    own = encoding.track_of_row[rows] == track
+    return frozenset(zip(t[own, COL_ONSET].tolist(), t[own, COL_PITCH].tolist(), strict=True))
+
+
+def pattern_similarity(a: frozenset, b: frozenset) -> float:
+    """Dice coefficient 2|a ∩ b| / (|a| + |b|) of two bar patterns; 1 for two empty bars."""
+    if not a and not b:
+        return 1.0
+    return 2.0 * len(a & b) / (len(a) + len(b))
+
+
+def bar_chords(encoding: SAEncoding, bar: int) -> np.ndarray:
+    """int64 [beats]: the chord token sounding at each quarter-note position of grid ``bar`` (chord rows)."""
+    rows = encoding.bar_rows(bar)
+    t = encoding.tokens[rows]
+    chord = t[:, COL_INSTRUMENT] == CHORD_ROW
+    pos = t[chord, COL_ONSET] - FIRST_POS
+    tok = t[chord, COL_PITCH]
+    order = np.argsort(pos, kind="stable")
+    pos, tok = pos[order], tok[order]
+    beats = np.arange(0, encoding.grid.bar_length(bar), BEAT)
+    if len(pos) == 0:
+        return np.full(len(beats), -1, dtype=np.int64)
+    idx = np.clip(np.searchsorted(pos, beats, side="right") - 1, 0, None)
+    return tok[idx].astype(np.int64)
+
+
+def source_bars(encoding: SAEncoding, track: int, start_bar: int, end_bar: int, pitched: bool = True,
+                chords_known: bool = True) -> dict[int, int]:
+    """For each grid bar of [``start_bar``, ``end_bar``): the bar outside it that ``track`` most likely
+    repeats there (module docstring), if any. Only bars of the encoded range, of the target's length, one
+    SA bar long (at most MAX_BAR_LENGTH 32nds) and where the part plays are sources. ``pitched``: compare
+    chords (False for drums); ``chords_known``: the region's chords are given (False when they are being
+    regenerated too, then chords are not compared)."""
+    grid = encoding.grid
+    outside = [b for b in range(encoding.first_bar, encoding.end_bar) if not start_bar <= b < end_bar]
+    patterns = {b: bar_pattern(encoding, track, b) for b in outside}
+    near = {b: p for b, p in patterns.items() if start_bar - CONTEXT_BARS <= b < end_bar + CONTEXT_BARS}
+    rep = {lag: float(np.mean([pattern_similarity(p, patterns[b - lag]) for b, p in near.items()
+                               if b - lag in patterns and (p or patterns[b - lag])] or [0.0])) for lag in LAGS}
+    adjacent = [patterns[b] for b in (start_bar - 1, end_bar) if b in patterns and patterns[b]]
+    out: dict[int, int] = {}
+    for b in range(start_bar, end_bar):
+        length = grid.bar_length(b)
+        if length > MAX_BAR_LENGTH:
+            continue
+        target_chords = bar_chords(encoding, b) if pitched and chords_known else None
+        best, best_score = None, -np.inf
+        for lag in LAGS:
+            for c in (b - lag, b + lag):
+                if c not in patterns or not patterns[c] or grid.bar_length(c) != length:
+                    continue
+                score = rep[lag] - NEAR * lag
+                score += max((pattern_similarity(patterns[c], a) for a in adjacent), default=0.0)
+                if target_chords is not None:
+                    score += float(np.mean(bar_chords(encoding, c) == target_chords)) if len(target_chords) else 0.0
+                if score > best_score:
+                    best, best_score = c, score
+        if best is not None:
+            out[b] = best
+    return out
+
+
+def seed_rows(encoding: SAEncoding, problem: InfillProblem) -> np.ndarray | None:
+    """int64 [R, 4]: for the note slots of ``problem`` (regenerated 'all'), the rows of the part's source
+    bar (``source_bars``) in the encoding's order followed by PAD rows, the cells the sampler would
+    generate only; MASK everywhere else. None when no slot has a source (new tracks, 'pitch'/'rhythm'
+    regeneration, a part silent around the region). A source bar with more notes than the bar has slots
+    gives its first notes (onset order). Bars with locked notes are not seeded."""
+    sel = problem.selection
+    if sel.attributes != "all":
+        return None
+    given = problem.example.given
+    seeds = np.full(given.shape, MASK, dtype=np.int64)
+    slot = (problem.source_row < 0) & (problem.track_of_row >= 0) & (problem.track_of_row < encoding.n_tracks)
+    slot &= ~given[:, COL_ONSET]
+    locked = {(t, int(encoding.bar_of_row[r])) for (t, r) in zip(problem.track_of_row.tolist(), problem.source_row.tolist(), strict=True)
+              if r >= 0 and t >= 0 and sel.start_bar <= int(encoding.bar_of_row[r]) < sel.end_bar}
+    found = False
+    for track in np.unique(problem.track_of_row[slot]).tolist():
+        pitched = problem.categories[track] != "DRUMS"
+        src = source_bars(encoding, track, sel.start_bar, sel.end_bar, pitched, chords_known=not sel.chords)
+        for bar, source in src.items():
+            if (track, bar) in locked:
+                continue
+            rows = np.flatnonzero(slot & (problem.track_of_row == track) & (problem.bar_of_row == bar))
+            if len(rows) == 0:
+                continue
+            enc_rows = encoding.bar_rows(source)
+            notes = encoding.tokens[enc_rows][encoding.track_of_row[enc_rows] == track][: len(rows)]
+            cells = np.full((len(rows), 3), PAD, dtype=np.int64)
+            cells[: len(notes)] = notes[:, [COL_ONSET, COL_PITCH, COL_DURATION]]
+            seeds[rows, COL_ONSET:] = cells
+            found = True
+    if not found:
+        return None
+    return np.where(given, MASK, seeds)
