@@ -24,6 +24,7 @@ from engine.analysis.categories import CATEGORY_INDEX, DEFAULT_PROGRAM
 from engine.analysis.tempo import TEMPO_CLASSES
 from engine.device import DeviceChoice
 from engine.errors import CheckpointError, RepresentationError
+from engine.novelty import NOVELTY_DEFAULT
 from engine.representation.masks import (
     MAX_SLOTS,
     MIN_SLOTS,
@@ -37,7 +38,6 @@ from engine.representation.masks import (
 from engine.representation.part_limits import CONTEXT_BARS, REGISTERS, PartLimits
 from engine.score import ChordLabel, Score
 from engine.threads import prefer_passive_wait
-from engine.novelty import NOVELTY_DEFAULT
 
 prefer_passive_wait()  # before anything imports torch: OpenMP reads its wait policy once (engine.threads)
 
