@@ -56,17 +56,34 @@ def test_a_groove_is_repeated_from_the_groove_not_from_the_intro() -> None:
     enc = encode(_drum_song())
     src = source_bars(enc, 0, 8, 12, pitched=False)
     assert set(src) == set(range(8, 12))
-    assert all(s >= 4 and not 8 <= s < 12 for s in src.values())
+    assert all(s >= 4 and not 8 <= s < 12 and moved == 0 for s, moved in src.values())
     groove = bar_pattern(enc, 0, 5)
-    assert all(bar_pattern(enc, 0, s) == groove for s in src.values())
+    assert all(bar_pattern(enc, 0, s) == groove for s, _ in src.values())
 
 
 def test_a_pitched_part_repeats_the_bar_over_the_same_chord() -> None:
     enc = encode(_bass_song())
     src = source_bars(enc, 0, 8, 12, pitched=True)
-    assert {b: s % 4 for b, s in src.items()} == {b: b % 4 for b in range(8, 12)}  # same place in the loop
+    assert {b: (s % 4, moved) for b, (s, moved) in src.items()} == {b: (b % 4, 0) for b in range(8, 12)}  # same place in the loop
     # Without the chords (regenerated too), the choice falls back on the part's repeats alone.
     assert set(source_bars(enc, 0, 8, 12, pitched=True, chords_known=False)) == set(range(8, 12))
+
+
+def test_a_pattern_moves_to_a_chord_the_part_never_played_on() -> None:
+    """Bars alternate C and F; bar 9 is the only G: its bass comes from a C or F bar moved to G."""
+    roots = [0, 5] * 4 + [7] + [0, 5] * 4
+    chords = [ChordLabel(b * BAR, (b + 1) * BAR, r, "") for b, r in enumerate(roots)]
+    pattern = (0, 7, 12, 7)  # root, fifth, octave, fifth
+    notes = [Note(b * BAR + k * BEAT, b * BAR + k * BEAT + 400, 36 + r + pattern[k], 90) for b, r in enumerate(roots) for k in range(4)]
+    song = Score(tracks=[Track("Bass", 33, False, notes)], chords=chords)
+    enc = encode(song)
+    (source, moved), = source_bars(enc, 0, 8, 9).values()
+    assert roots[source] in (0, 5) and (roots[source] + moved) % 12 == 7
+    seeds = seed_rows(enc, build_infill_problem(enc, Selection(8, 9, (0,))))
+    rows = seeds[:, COL_PITCH] >= FIRST_PITCH
+    got = sorted(int(p) - FIRST_PITCH + PITCH_MIN for p in seeds[rows, COL_PITCH])
+    assert sorted((36 + 7 + d) % 12 for d in pattern) == sorted(p % 12 for p in got)  # G, D, G, D
+    assert max(got) - min(got) == 12  # the pattern's shape, moved as a whole
 
 
 def test_seed_rows_fill_the_slots_with_the_source_bar_then_pad() -> None:

@@ -16,7 +16,9 @@ Which bar a part repeats (``source_bars``): among the bars outside the region at
 16 bars, the one with the highest sum of (a) the part's self-similarity at that lag within CONTEXT_BARS of
 the region (it repeats at the lag it repeats at nearby), (b) the candidate's similarity to the bars just
 before and after the region, the larger (an intro's groove is not the one the region sits in), and (c) for
-pitched parts, the share of beats with the same chord as the target bar (the same harmony); the nearest of
+pitched parts, the share of beats whose chord is the target bar's chord moved by one interval, the same for
+the whole bar (the same harmony, or the same progression on another root: the part's notes are then moved
+by that interval, as a bass or piano pattern moves to the next chord); the nearest and least moved of
 equally good bars.
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.analysis.chord_vocab import QUALITY_NAMES
 from engine.representation.encode import SAEncoding
 from engine.representation.masks import InfillProblem
 from engine.representation.vocab import (
@@ -32,15 +35,21 @@ from engine.representation.vocab import (
     COL_INSTRUMENT,
     COL_ONSET,
     COL_PITCH,
+    FIRST_CHORD,
+    FIRST_PITCH,
     FIRST_POS,
     MASK,
     MAX_BAR_LENGTH,
+    NO_CHORD,
     PAD,
+    PITCH_MAX,
+    PITCH_MIN,
 )
 
 LAGS: tuple[int, ...] = (1, 2, 4, 8, 12, 16)  # bars; pop phrases are 4 or 8 bars, grooves 1 or 2
 BEAT = 8  # 32nds: chords are compared at every quarter note
 NEAR = 1e-3  # score penalty per bar of lag: the nearest of equally good bars
+MOVED = 0.05  # score penalty for a source whose chords match only moved to another root
 CONTEXT_BARS = 8  # bars each side of the region whose repeats are counted (as part_limits and evaluate)
 
 
@@ -75,10 +84,29 @@ def bar_chords(encoding: SAEncoding, bar: int) -> np.ndarray:
     return tok[idx].astype(np.int64)
 
 
+def moved_chords(tokens: np.ndarray, interval: int) -> np.ndarray:
+    """Chord tokens with their roots moved up ``interval`` semitones (N.C. and non-chord tokens stay)."""
+    q = len(QUALITY_NAMES)
+    is_chord = (tokens >= FIRST_CHORD) & (tokens < NO_CHORD)
+    root, quality = np.divmod(tokens - FIRST_CHORD, q)
+    return np.where(is_chord, FIRST_CHORD + ((root + interval) % 12) * q + quality, tokens)
+
+
+def chord_match(source: np.ndarray, target: np.ndarray) -> tuple[float, int]:
+    """(share of beats, interval): the interval 0-11 that moves ``source``'s chords onto ``target``'s at the
+    most beats (0 on a tie), and that share. Two bars without a chord match at interval 0."""
+    if len(target) == 0 or len(source) != len(target):
+        return 0.0, 0
+    shares = [float(np.mean(moved_chords(source, i) == target)) for i in range(12)]
+    best = int(np.argmax(shares))  # the first maximum: interval 0 when it is as good
+    return shares[best], best
+
+
 def source_bars(encoding: SAEncoding, track: int, start_bar: int, end_bar: int, pitched: bool = True,
-                chords_known: bool = True) -> dict[int, int]:
-    """For each grid bar of [``start_bar``, ``end_bar``): the bar outside it that ``track`` most likely
-    repeats there (module docstring), if any. Only bars of the encoded range, of the target's length, one
+                chords_known: bool = True) -> dict[int, tuple[int, int]]:
+    """For each grid bar of [``start_bar``, ``end_bar``): (source bar, interval) — the bar outside it that
+    ``track`` most likely repeats there and the semitones (0-11) its notes move by (module docstring), if
+    any. Only bars of the encoded range, of the target's length, one
     SA bar long (at most MAX_BAR_LENGTH 32nds) and where the part plays are sources. ``pitched``: compare
     chords (False for drums); ``chords_known``: the region's chords are given (False when they are being
     regenerated too, then chords are not compared)."""
@@ -89,7 +117,7 @@ def source_bars(encoding: SAEncoding, track: int, start_bar: int, end_bar: int, 
     rep = {lag: float(np.mean([pattern_similarity(p, patterns[b - lag]) for b, p in near.items()
                                if b - lag in patterns and (p or patterns[b - lag])] or [0.0])) for lag in LAGS}
     adjacent = [patterns[b] for b in (start_bar - 1, end_bar) if b in patterns and patterns[b]]
-    out: dict[int, int] = {}
+    out: dict[int, tuple[int, int]] = {}
     for b in range(start_bar, end_bar):
         length = grid.bar_length(b)
         if length > MAX_BAR_LENGTH:
@@ -102,10 +130,12 @@ def source_bars(encoding: SAEncoding, track: int, start_bar: int, end_bar: int, 
                     continue
                 score = rep[lag] - NEAR * lag
                 score += max((pattern_similarity(patterns[c], a) for a in adjacent), default=0.0)
+                interval = 0
                 if target_chords is not None:
-                    score += float(np.mean(bar_chords(encoding, c) == target_chords)) if len(target_chords) else 0.0
+                    share, interval = chord_match(bar_chords(encoding, c), target_chords)
+                    score += share - (MOVED if interval else 0.0)
                 if score > best_score:
-                    best, best_score = c, score
+                    best, best_score = (c, interval), score
         if best is not None:
             out[b] = best
     return out
@@ -130,7 +160,7 @@ def seed_rows(encoding: SAEncoding, problem: InfillProblem) -> np.ndarray | None
     for track in np.unique(problem.track_of_row[slot]).tolist():
         pitched = problem.categories[track] != "DRUMS"
         src = source_bars(encoding, track, sel.start_bar, sel.end_bar, pitched, chords_known=not sel.chords)
-        for bar, source in src.items():
+        for bar, (source, interval) in src.items():
             if (track, bar) in locked:
                 continue
             rows = np.flatnonzero(slot & (problem.track_of_row == track) & (problem.bar_of_row == bar))
@@ -140,6 +170,11 @@ def seed_rows(encoding: SAEncoding, problem: InfillProblem) -> np.ndarray | None
             notes = encoding.tokens[enc_rows][encoding.track_of_row[enc_rows] == track][: len(rows)]
             cells = np.full((len(rows), 3), PAD, dtype=np.int64)
             cells[: len(notes)] = notes[:, [COL_ONSET, COL_PITCH, COL_DURATION]]
+            if interval:  # the pattern on the target's chords: the nearest move, up to a tritone either way
+                move = interval - 12 if interval > 6 else interval
+                moved = cells[: len(notes), 1] + move
+                ok = (moved >= FIRST_PITCH) & (moved <= FIRST_PITCH + PITCH_MAX - PITCH_MIN)
+                cells[: len(notes), 1] = np.where(ok, moved, MASK)  # a note moved off the keyboard: generated
             seeds[rows, COL_ONSET:] = cells
             found = True
     if not found:
