@@ -92,9 +92,9 @@ class PromptPanel(QWidget):
         self.guidance.setRange(0.0, 10.0)
         self.guidance.setSingleStep(0.5)
         self.guidance.setToolTip(GUIDANCE_HELP)
-        self.noveltys = QSpinBox()
-        self.noveltys.setRange(1, 8)
-        self.noveltys.setToolTip("How many alternatives to generate per press")
+        self.variations = QSpinBox()
+        self.variations.setRange(1, 8)
+        self.variations.setToolTip("How many alternatives to generate per press")
         self.steps = QSpinBox()
         self.steps.setRange(1, 200)
         self.steps.setToolTip("Sampler steps: more is slower and usually cleaner")
@@ -146,7 +146,7 @@ class PromptPanel(QWidget):
         form2 = QFormLayout(how)
         form2.addRow("Tempo class", self.tempo)
         form2.addRow("Guidance", self.guidance)
-        form2.addRow("Variations", self.noveltys)
+        form2.addRow("Variations", self.variations)
         form2.addRow("Steps", self.steps)
         form2.addRow("Temperature", self.temperature)
         form2.addRow("Novelty", self.novelty)
@@ -167,7 +167,7 @@ class PromptPanel(QWidget):
         self.set_prompts(self._prompts)
         for w in (self.attributes, self.tempo, self.register, self.one_line):
             w.currentIndexChanged.connect(self._emit)
-        for w in (self.guidance, self.noveltys, self.steps, self.temperature, self.novelty, self.seed):
+        for w in (self.guidance, self.variations, self.steps, self.temperature, self.novelty, self.seed):
             w.valueChanged.connect(self._emit)
         self.add_button.clicked.connect(self._add_new_track)
         self.clear_new.clicked.connect(self._clear_new_tracks)
@@ -194,7 +194,7 @@ class PromptPanel(QWidget):
     def set_prompts(self, prompts: PromptSettings) -> None:
         """Show ``prompts`` without echoing a change back."""
         self._prompts = prompts
-        widgets = (self.attributes, self.tempo, self.guidance, self.noveltys, self.steps, self.temperature, self.seed,
+        widgets = (self.attributes, self.tempo, self.guidance, self.variations, self.steps, self.temperature, self.seed,
                    self.register, self.one_line, self.novelty)
         for w in widgets:
             w.blockSignals(True)
@@ -202,7 +202,7 @@ class PromptPanel(QWidget):
             self.attributes.setCurrentIndex(ATTRIBUTES.index(prompts.attributes))
             self.tempo.setCurrentIndex(0 if prompts.tempo_class is None else 1 + TEMPO_CLASSES.index(prompts.tempo_class))
             self.guidance.setValue(prompts.guidance)
-            self.noveltys.setValue(prompts.n_variations)
+            self.variations.setValue(prompts.n_variations)
             self.steps.setValue(prompts.steps)
             self.temperature.setValue(prompts.temperature)
             self.novelty.setValue(prompts.novelty)
@@ -224,7 +224,7 @@ class PromptPanel(QWidget):
             new_tracks=self._prompts.new_tracks,
             tempo_class=self.tempo.currentData(),
             guidance=self.guidance.value(),
-            n_variations=self.noveltys.value(),
+            n_variations=self.variations.value(),
             steps=self.steps.value(),
             temperature=self.temperature.value(),
             seed=self.seed.value(),
