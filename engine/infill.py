@@ -320,7 +320,7 @@ def infill(
     novelty = prompts.novelty
     if prompts.tempo_class is not None and TEMPO_CLASSES.index(prompts.tempo_class) != encoding.tempo:
         novelty = 1.0  # a new tempo feel is not the old part repeated
-    seeding = novelty < 1.0 and getattr(model.diffusion, "starts_from_seeds", False)
+    seeding = novelty < 1.0 and model.diffusion.starts_from_seeds
     programs = [int(t.program) for t in score.tracks] + [DEFAULT_PROGRAM[c] for c in selection.new_tracks]
     # Chords first, then the parts: when the model writes the region's chords with new or regenerated
     # parts, it samples them alone (conditioned on the melody and the chords around), and the parts are

@@ -98,29 +98,28 @@ def split_tokens(tokens: torch.Tensor, batch: SABatch) -> list[np.ndarray]:
     return [tokens[i, :n].cpu().numpy().astype(np.int64) for i, n in enumerate(rows)]
 
 
+def _per_row(batch: SABatch, arrays: list[np.ndarray | None], width: int, fill: int | bool, dtype: type) -> torch.Tensor | None:
+    """[B, R, width] on the batch's device: ``arrays[i]`` ([R_i, width] or None) in example i's rows,
+    ``fill`` elsewhere; None when every array is None."""
+    if all(a is None for a in arrays):
+        return None
+    B, R = batch.tokens.shape[:2]
+    out = np.full((B, R, width), fill, dtype=dtype)
+    for i, a in enumerate(arrays):
+        if a is not None:
+            out[i, : len(a)] = a
+    return torch.from_numpy(out).to(batch.tokens.device)
+
+
 def with_pitch_limits(batch: SABatch, allowed: list[np.ndarray | None]) -> SABatch:
     """``batch`` with per-row pitch limits: ``allowed[i]`` is bool [R_i, V_pitch] for example i (its rows as
     collated) or None for no limit. Padding rows allow everything."""
-    if all(a is None for a in allowed):
-        return replace(batch, pitch_allowed=None)
     from engine.representation.vocab import COL_PITCH, COLUMN_SIZES
 
-    B, R = batch.tokens.shape[:2]
-    out = np.ones((B, R, COLUMN_SIZES[COL_PITCH]), dtype=bool)
-    for i, a in enumerate(allowed):
-        if a is not None:
-            out[i, : len(a)] = a
-    return replace(batch, pitch_allowed=torch.from_numpy(out).to(batch.tokens.device))
+    return replace(batch, pitch_allowed=_per_row(batch, allowed, COLUMN_SIZES[COL_PITCH], True, bool))
 
 
 def with_seeds(batch: SABatch, seeds: list[np.ndarray | None]) -> SABatch:
     """``batch`` with seed rows: ``seeds[i]`` is int64 [R_i, 4] for example i (repeats.seed_rows, MASK where
     there is no seed) or None. Padding rows get MASK."""
-    if all(s is None for s in seeds):
-        return replace(batch, seed=None)
-    B, R = batch.tokens.shape[:2]
-    out = np.full((B, R, N_COLUMNS), MASK, dtype=np.int64)
-    for i, s in enumerate(seeds):
-        if s is not None:
-            out[i, : len(s)] = s
-    return replace(batch, seed=torch.from_numpy(out).to(batch.tokens.device))
+    return replace(batch, seed=_per_row(batch, seeds, N_COLUMNS, MASK, np.int64))

@@ -43,6 +43,7 @@ from engine.evaluate.report import (
     write_plots,
 )
 from engine.evaluate.tasks import TASKS, Song, choose_songs, load_song, parse_tasks, plan_tasks
+from engine.novelty import NOVELTY_DEFAULT, NOVELTY_HELP
 
 
 @dataclass(frozen=True)
@@ -62,20 +63,18 @@ class EvaluateOptions:
     ppl: bool = False
     prompt_regions: int = 0  # whole-track regions regenerated under every prompt (prompts.py); 0 = off
     limits: bool = True  # part limits at sampling (register strict, drum kit, one line); False = none
-    novelty: float | None = None  # Prompts.novelty (repeats.py); None = infill's default
+    novelty: float = NOVELTY_DEFAULT  # Prompts.novelty (repeats.py)
     precision: str = "fp32"  # the model card's figures are fp32; "auto" = what infill uses (int8 on the CPU)
     plots: bool = True
     progress: bool = True
 
 
-def _limit_prompts(limits: bool, novelty: float | None = None):  # noqa: ANN202 - engine.infill.Prompts
-    """The engine's default prompts with the part limits on (its defaults) or all off, at ``novelty``
-    (None: the default)."""
+def _limit_prompts(limits: bool, novelty: float = NOVELTY_DEFAULT):  # noqa: ANN202 - engine.infill.Prompts
+    """The engine's default prompts with the part limits on (its defaults) or all off, at ``novelty``;
+    ValueError for a novelty outside 0-1."""
     from engine.infill import Prompts
-    from engine.novelty import NOVELTY_DEFAULT
 
-    v = NOVELTY_DEFAULT if novelty is None else novelty
-    return Prompts(novelty=v) if limits else Prompts(register="off", line=False, kit=False, novelty=v)
+    return Prompts(novelty=novelty) if limits else Prompts(register="off", line=False, kit=False, novelty=novelty)
 
 
 def _mean_metrics(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -115,6 +114,7 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
     from engine.data.split import unit_hash
 
     t_start = time.perf_counter()
+    prompts = _limit_prompts(opts.limits, opts.novelty)  # a bad novelty fails here, before any work
     store = SongStore(opts.data, opts.split)
     if len(store) == 0:
         raise ValueError(f"{opts.data} has no songs in the {opts.split!r} split")
@@ -130,7 +130,7 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
               "songs": len(songs), "song_ids": [s.song_id for s in songs], "tasks": list(opts.tasks),
               "variations": opts.variations, "steps": opts.steps, "guidance": opts.guidance,
               "temperature": opts.temperature, "seed": opts.seed, "limits": opts.limits, "precision": opts.precision,
-              "novelty": _limit_prompts(opts.limits, opts.novelty).novelty,
+              "novelty": opts.novelty,
               "thin_context": None if model is None else model.uses_thin_context(opts.thin_context)}
     result = EvaluationResult(config=config, tasks=list(opts.tasks), methods=methods, skipped=plan.skipped)
     seconds = dict.fromkeys(methods, 0.0)
@@ -155,7 +155,7 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
 
             t0 = time.perf_counter()
             try:
-                outputs["model"] = infill(truth, sel, _limit_prompts(opts.limits, opts.novelty), opts.variations, opts.guidance, opts.steps, case_seed,
+                outputs["model"] = infill(truth, sel, prompts, opts.variations, opts.guidance, opts.steps, case_seed,
                                           opts.temperature, model, thin_context=opts.thin_context)
             except StudioError as e:  # the case is dropped for every method, so all columns see the same regions
                 plan.skip(case.task, f"model failed: {type(e).__name__}")
@@ -254,8 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="model precision (default fp32, the model card's; auto = as infill runs it: int8 on the CPU)")
     ap.add_argument("--no-limits", action="store_true",
                     help="sample without the part limits (register, drum kit, one line): the model alone")
-    ap.add_argument("--novelty", type=float, default=None,
-                    help="how far regenerated parts move from their own repeat, 0-1 (1 = from scratch; default: infill's)")
+    ap.add_argument("--novelty", type=float, default=NOVELTY_DEFAULT, help=NOVELTY_HELP)
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     return ap
@@ -271,9 +270,6 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         return 2
     if args.variations < 1 or args.steps < 1:
         print("error: --variations and --steps must be at least 1", file=sys.stderr)
-        return 2
-    if args.novelty is not None and not 0.0 <= args.novelty <= 1.0:
-        print("error: --novelty must be between 0 and 1", file=sys.stderr)
         return 2
     if (args.ppl or args.prompt_regions) and args.model is None:
         print("error: --ppl and --prompt-regions need --model", file=sys.stderr)

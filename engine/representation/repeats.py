@@ -117,12 +117,18 @@ def source_bars(encoding: SAEncoding, track: int, start_bar: int, end_bar: int, 
     rep = {lag: float(np.mean([pattern_similarity(p, patterns[b - lag]) for b, p in near.items()
                                if b - lag in patterns and (p or patterns[b - lag])] or [0.0])) for lag in LAGS}
     adjacent = [patterns[b] for b in (start_bar - 1, end_bar) if b in patterns and patterns[b]]
+    chords: dict[int, np.ndarray] = {}  # per bar, read once
+
+    def chords_of(bar: int) -> np.ndarray:
+        if bar not in chords:
+            chords[bar] = bar_chords(encoding, bar)
+        return chords[bar]
     out: dict[int, tuple[int, int]] = {}
     for b in range(start_bar, end_bar):
         length = grid.bar_length(b)
         if length > MAX_BAR_LENGTH:
             continue
-        target_chords = bar_chords(encoding, b) if pitched and chords_known else None
+        target_chords = chords_of(b) if pitched and chords_known else None
         best, best_score = None, -np.inf
         for lag in LAGS:
             for c in (b - lag, b + lag):
@@ -132,7 +138,7 @@ def source_bars(encoding: SAEncoding, track: int, start_bar: int, end_bar: int, 
                 score += max((pattern_similarity(patterns[c], a) for a in adjacent), default=0.0)
                 interval = 0
                 if target_chords is not None:
-                    share, interval = chord_match(bar_chords(encoding, c), target_chords)
+                    share, interval = chord_match(chords_of(c), target_chords)
                     score += share - (MOVED if interval else 0.0)
                 if score > best_score:
                     best, best_score = (c, interval), score
