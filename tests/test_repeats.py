@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from engine.analysis.chord_vocab import QUALITY_NAMES
 from engine.analysis.grid import beat_grid
 from engine.diffusion import collate
 from engine.diffusion.batch import with_pitch_limits, with_seeds
@@ -14,8 +15,20 @@ from engine.evaluate.musician import backbeat, kick_on_one
 from engine.infill import Prompts, Selection, infill
 from engine.representation.encode import encode
 from engine.representation.masks import build_infill_problem
-from engine.representation.repeats import bar_pattern, pattern_similarity, seed_rows, source_bars
-from engine.representation.vocab import COL_ONSET, COL_PITCH, COLUMN_SIZES, FIRST_PITCH, MASK, PAD, PITCH_MIN
+from engine.representation.repeats import bar_pattern, chord_fit, pattern_similarity, seed_rows, source_bars
+from engine.representation.vocab import (
+    COL_DURATION,
+    COL_ONSET,
+    COL_PITCH,
+    COLUMN_SIZES,
+    FIRST_CHORD,
+    FIRST_PITCH,
+    FIRST_POS,
+    MASK,
+    NO_CHORD,
+    PAD,
+    PITCH_MIN,
+)
 from engine.score import ChordLabel, Note, Score, Track
 from tests.model_fixtures import plausible_model, tiny_model
 
@@ -112,6 +125,56 @@ def test_no_seeds_where_there_is_no_repeat() -> None:
     assert (seeds[problem.bar_of_row == 8] == MASK).all() and (seeds[problem.bar_of_row == 9] != MASK).any()
 
 
+def _chord(root: int, quality: str = "") -> int:
+    return FIRST_CHORD + root * len(QUALITY_NAMES) + QUALITY_NAMES.index(quality)
+
+
+def _pitch(midi: int) -> int:
+    return FIRST_PITCH + midi - PITCH_MIN
+
+
+def test_chord_fit_keeps_chord_tones_and_passing_tones_over_the_same_chord_only() -> None:
+    c, dm = _chord(0), _chord(2, "m")
+    beats = np.array([FIRST_POS + 8 * k for k in range(4)])  # one note on each quarter
+    e, d = _pitch(64), _pitch(62)
+    # Source bar all C; target bar C, C, Dm, N.C.
+    target = np.array([c, c, dm, NO_CHORD])
+    source = np.array([c, c, c, c])
+    assert chord_fit(beats, np.array([e] * 4), source, target).tolist() == [True, True, False, True]  # E is no Dm tone
+    assert chord_fit(beats, np.array([d] * 4), source, target).tolist() == [True, True, True, True]  # D: passing over C, a Dm tone
+    assert chord_fit(beats, np.array([_pitch(61)] * 4), source, target).tolist() == [True, True, False, True]  # C# fits nothing
+    assert chord_fit(beats, np.array([MASK, PAD, e, e]), source, np.array([dm] * 4)).tolist() == [True, True, False, False]
+
+
+def test_a_melody_seed_keeps_its_rhythm_and_lets_the_model_pick_notes_off_the_new_chord() -> None:
+    """Bars of C and Am, one a bar; the region's bar is C then Dm, which no bar has: its seed is a C bar
+    (E on every beat), and the E's over Dm keep their onsets with the pitch left to the model."""
+    roots = [(0, ""), (9, "m")] * 4 + [(0, "")] + [(0, ""), (9, "m")] * 3
+    chords = [ChordLabel(b * BAR, (b + 1) * BAR, r, q) for b, (r, q) in enumerate(roots)]
+    chords[8] = ChordLabel(8 * BAR, 8 * BAR + 2 * BEAT, 0, "")
+    chords.insert(9, ChordLabel(8 * BAR + 2 * BEAT, 9 * BAR, 2, "m"))
+    notes = [Note(b * BAR + k * BEAT, b * BAR + k * BEAT + 400, 64 if r == 0 else 69, 90)
+             for b, (r, _) in enumerate(roots) for k in range(4)]
+    enc = encode(Score(tracks=[Track("Lead", 0, False, notes)], chords=chords))
+    problem = build_infill_problem(enc, Selection(8, 9, (0,)))
+    seeds = seed_rows(enc, problem)
+    assert seeds is not None
+    rows = seeds[:, COL_ONSET] >= FIRST_POS
+    onsets = (seeds[rows, COL_ONSET] - FIRST_POS).tolist()
+    assert sorted(onsets) == [0, 8, 16, 24]
+    pitch = dict(zip(onsets, seeds[rows, COL_PITCH].tolist(), strict=True))
+    assert pitch[0] == pitch[8] == _pitch(64) and pitch[16] == pitch[24] == MASK
+    assert (seeds[rows, COL_DURATION] != MASK).all()
+    # At novelty 0 the rows keep the seed's onsets and the model writes a pitch into each.
+    model = tiny_model()
+    batch = with_seeds(collate([problem.example], 256), [seeds])
+    out = model.diffusion.sample(model.model, batch, steps=3, generator=torch.Generator().manual_seed(0), novelty=0.0)[0]
+    seeded = torch.as_tensor(rows)
+    got = out[: len(rows)][seeded]
+    assert sorted((got[:, COL_ONSET] - FIRST_POS).tolist()) == [0, 8, 16, 24]
+    assert ((got[:, COL_PITCH] >= FIRST_PITCH) & (got[:, COL_PITCH] < FIRST_CHORD)).all()
+
+
 def _batch(enc, selection, pitch_allowed=None):  # noqa: ANN001, ANN202
     problem = build_infill_problem(enc, selection)
     batch = collate([problem.example], 256)
@@ -140,6 +203,27 @@ def test_sampler_at_novelty_0_plays_the_seeds_and_at_1_ignores_them() -> None:
     assert same.sum() == rows.sum() and 0.3 < float(kept) < 0.75
     with pytest.raises(ValueError):
         model.diffusion.sample(model.model, batch, steps=3, novelty=1.5)
+
+
+def test_drum_seeds_are_kept_a_whole_bar_at_a_time_and_pitched_seeds_row_by_row() -> None:
+    from engine.diffusion.absorbing import reveal_seeds
+
+    def kept_per_bar(song: Score, bars: range) -> list[float]:
+        enc = encode(song)
+        problem, batch = _batch(enc, Selection(bars.start, bars.stop, (0,)))
+        tokens = batch.tokens.masked_fill(batch.generate, MASK)
+        _, masked = reveal_seeds(tokens, batch.generate.clone(), batch, 0.5, torch.Generator().manual_seed(3))
+        rows = (batch.seed != MASK)[0, :, COL_ONSET:].any(-1) & (batch.seed[0, :, COL_ONSET] != PAD)
+        shares = []
+        for bar in bars:
+            r = rows & torch.as_tensor(problem.bar_of_row == bar)
+            shares.append(float((~masked[0, r, COL_ONSET]).float().mean()))
+        return shares
+
+    drums = kept_per_bar(_drum_song(16), range(6, 14))
+    assert set(drums) <= {0.0, 1.0} and 0 < sum(drums) < len(drums)  # whole bars kept or regenerated
+    bass = kept_per_bar(_bass_song(16), range(6, 14))
+    assert any(0.0 < s < 1.0 for s in bass)  # notes of one bar kept and regenerated
 
 
 def test_a_seed_row_outside_the_part_limits_is_generated_instead() -> None:

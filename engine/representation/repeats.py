@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.analysis.chord_vocab import QUALITY_NAMES
+from engine.analysis.chord_vocab import QUALITIES, QUALITY_NAMES
 from engine.representation.encode import SAEncoding
 from engine.representation.masks import InfillProblem
 from engine.representation.vocab import (
@@ -100,6 +100,33 @@ def chord_match(source: np.ndarray, target: np.ndarray) -> tuple[float, int]:
     shares = [float(np.mean(moved_chords(source, i) == target)) for i in range(12)]
     best = int(np.argmax(shares))  # the first maximum: interval 0 when it is as good
     return shares[best], best
+
+
+def chord_fit(onset: np.ndarray, pitch: np.ndarray, source_chords: np.ndarray, target_chords: np.ndarray) -> np.ndarray:
+    """bool [n]: which seeded notes (onset and pitch tokens, pitch MASK for none) still fit where they land.
+
+    A note fits when the target bar has the source's chord (after the move) at the note's beat, so a passing
+    tone stays a passing tone; or when its pitch class is a tone of the target's chord; or when the target
+    has no chord there. Otherwise the note keeps its rhythm and its pitch is generated: a copied bar over
+    other chords cost the chord-tone ratio 0.834 -> 0.712 at novelty 0.3 (valid split, model card).
+    ``source_chords``/``target_chords``: chord tokens per quarter (``bar_chords``), the source's moved."""
+    onset, pitch = np.asarray(onset, dtype=np.int64), np.asarray(pitch, dtype=np.int64)
+    if len(target_chords) == 0:
+        return np.ones(len(onset), dtype=bool)
+    beat = np.clip((onset - FIRST_POS) // BEAT, 0, len(target_chords) - 1)
+    target = target_chords[beat]
+    same = np.zeros(len(onset), dtype=bool)
+    if len(source_chords) == len(target_chords):
+        same = source_chords[beat] == target
+    is_chord = (target >= FIRST_CHORD) & (target < NO_CHORD)
+    q = len(QUALITY_NAMES)
+    root, quality = np.divmod(np.where(is_chord, target - FIRST_CHORD, 0), q)
+    pc = (pitch - FIRST_PITCH + PITCH_MIN) % 12
+    interval = (pc - root) % 12
+    table = np.array([[i in QUALITIES[name] for i in range(12)] for name in QUALITY_NAMES], dtype=bool)
+    tone = table[quality, interval]
+    is_pitch = (pitch >= FIRST_PITCH) & (pitch < FIRST_CHORD)
+    return ~is_pitch | ~is_chord | same | tone
 
 
 def source_bars(encoding: SAEncoding, track: int, start_bar: int, end_bar: int, pitched: bool = True,
@@ -181,6 +208,10 @@ def seed_rows(encoding: SAEncoding, problem: InfillProblem) -> np.ndarray | None
                 moved = cells[: len(notes), 1] + move
                 ok = (moved >= FIRST_PITCH) & (moved <= FIRST_PITCH + PITCH_MAX - PITCH_MIN)
                 cells[: len(notes), 1] = np.where(ok, moved, MASK)  # a note moved off the keyboard: generated
+            if pitched and not sel.chords:
+                fits = chord_fit(cells[: len(notes), 0], cells[: len(notes), 1],
+                                 moved_chords(bar_chords(encoding, source), interval), bar_chords(encoding, bar))
+                cells[: len(notes), 1] = np.where(fits, cells[: len(notes), 1], MASK)
             seeds[rows, COL_ONSET:] = cells
             found = True
     if not found:
