@@ -143,8 +143,11 @@ def prompt_adherence(cases: list, songs: list, model, steps: int, seed: int,  # 
     from engine.data.split import unit_hash
     from engine.infill import Prompts, infill
 
-    prompts: list[tuple[str, Prompts]] = [("own", Prompts()), *((c, Prompts(tempo_class=c)) for c in TEMPO_CLASSES),
-                                          ("band", Prompts(instruments=BAND))]
+    # Novelty 1 for every prompt: below 1 the song's own tempo class starts from the part's repeat and the
+    # others do not (infill), so the comparison would measure the seeds, not the prompt.
+    prompts: list[tuple[str, Prompts]] = [("own", Prompts(novelty=1.0)),
+                                          *((c, Prompts(tempo_class=c, novelty=1.0)) for c in TEMPO_CLASSES),
+                                          ("band", Prompts(instruments=BAND, novelty=1.0))]
     result = PromptResult()
     total, done = len(cases) * len(guidances) * len(prompts), 0
     for case in cases:
