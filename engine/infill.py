@@ -290,7 +290,7 @@ def infill(
     from engine.representation.chord_source import has_harmony
     from engine.representation.encode import encode, score_categories, score_chords
     from engine.representation.part_limits import pitch_allowed
-    from engine.representation.repeats import seed_rows
+    from engine.representation.repeats import seed_register, seed_rows
 
     if n_variations < 1:
         raise ValueError("n_variations must be at least 1")
@@ -357,8 +357,12 @@ def infill(
                     problem = build_infill_problem(enc, part, slots, model.max_rows, thin)
                     problem.example = _with_prompt(problem.example, prompts, selection.new_tracks)
                     problems.append(problem)
-                    limit_masks.append(pitch_allowed(enc, problem, limits, programs) if stage.attributes != "rhythm" else None)
-                    seeds.append(seed_rows(enc, problem) if seeding else None)
+                    limit = pitch_allowed(enc, problem, limits, programs) if stage.attributes != "rhythm" else None
+                    seed = seed_rows(enc, problem) if seeding else None
+                    if seed is not None:  # generated rows stay in the register of the repeat they start from
+                        limit = seed_register(seed, problem, limit)
+                    limit_masks.append(limit)
+                    seeds.append(seed)
             batch = with_pitch_limits(collate([p.example for p in problems], model.max_rows), limit_masks)
             batch = with_seeds(batch, seeds).to(device)
 

@@ -15,7 +15,14 @@ from engine.evaluate.musician import backbeat, kick_on_one
 from engine.infill import Prompts, Selection, infill
 from engine.representation.encode import encode
 from engine.representation.masks import build_infill_problem
-from engine.representation.repeats import bar_pattern, chord_fit, pattern_similarity, seed_rows, source_bars
+from engine.representation.repeats import (
+    bar_pattern,
+    chord_fit,
+    pattern_similarity,
+    seed_register,
+    seed_rows,
+    source_bars,
+)
 from engine.representation.vocab import (
     COL_DURATION,
     COL_ONSET,
@@ -264,3 +271,46 @@ def test_infill_at_low_novelty_keeps_the_groove_and_a_new_tempo_ignores_it() -> 
     assert presto.tracks[0].notes == same.tracks[0].notes  # another tempo class: generated from scratch
     with pytest.raises(ValueError):
         Prompts(novelty=-0.1)
+
+
+def test_seed_register_keeps_generated_rows_in_the_repeats_register_of_each_bar() -> None:
+    song = _bass_song()
+    enc = encode(song)
+    problem = build_infill_problem(enc, Selection(8, 12, (0,)))
+    seeds = seed_rows(enc, problem)
+    assert seeds is not None
+    allowed = seed_register(seeds, problem)
+    assert allowed is not None
+    pitch_cols = np.arange(FIRST_PITCH, FIRST_PITCH + 128 - PITCH_MIN)[: COLUMN_SIZES[COL_PITCH] - FIRST_PITCH]
+    for bar in range(8, 12):
+        root = 36 + PROGRESSION[bar % 4][0]  # the bar's repeat plays its root only
+        rows = np.flatnonzero((seeds[:, COL_ONSET] != MASK) & (problem.bar_of_row == bar))
+        assert len(rows)
+        ok = [PITCH_MIN + int(c - FIRST_PITCH) for c in pitch_cols if c < FIRST_CHORD and allowed[rows[0], c]]
+        assert ok == list(range(root - 2, root + 3))
+        assert allowed[rows][:, :FIRST_PITCH].all()  # PAD and the other specials stay to the row grammar
+    other = (seeds[:, COL_ONSET] == MASK)
+    assert allowed[other].all()
+    # Part limits that exclude a bar's register are kept as they are there; elsewhere they are narrowed.
+    within = np.ones_like(allowed)
+    within[:, FIRST_PITCH + 36 - PITCH_MIN - 2 : FIRST_PITCH + 36 - PITCH_MIN + 3] = False  # no B1..D2
+    narrowed = seed_register(seeds, problem, within)
+    c_rows = np.flatnonzero((seeds[:, COL_ONSET] != MASK) & (problem.bar_of_row == 8))  # a C bar: root C2
+    f_rows = np.flatnonzero((seeds[:, COL_ONSET] != MASK) & (problem.bar_of_row == 9))
+    assert (narrowed[c_rows] == within[c_rows]).all()
+    assert narrowed[f_rows, FIRST_PITCH + 41 - PITCH_MIN].all() and not narrowed[f_rows, FIRST_PITCH + 48 - PITCH_MIN].any()
+    assert seed_register(seed_rows(encode(_drum_song()), build_infill_problem(encode(_drum_song()), Selection(8, 12, (0,)))),
+                         build_infill_problem(encode(_drum_song()), Selection(8, 12, (0,)))) is None  # drums: no register
+
+
+def test_infill_below_novelty_1_generates_in_the_repeats_register() -> None:
+    """An untrained model fills the rows between kept seeds; every note of the region stays within two
+    semitones of its bar's repeat (the bass roots C2, F2, G2, A2), which the part limits alone allow wider."""
+    song = _bass_song()
+    model = tiny_model()
+    out = infill(song, Selection(8, 12, (0,)), Prompts(novelty=0.5), seed=1, model=model)[0]
+    region = [n for n in out.tracks[0].notes if 8 * BAR <= n.start < 12 * BAR]
+    assert region
+    for n in region:
+        root = 36 + PROGRESSION[(n.start // BAR) % 4][0]
+        assert root - 2 <= n.pitch <= root + 2, (n.start, n.pitch)

@@ -217,3 +217,37 @@ def seed_rows(encoding: SAEncoding, problem: InfillProblem) -> np.ndarray | None
     if not found:
         return None
     return np.where(given, MASK, seeds)
+
+
+def seed_register(seeds: np.ndarray, problem: InfillProblem, within: np.ndarray | None = None,
+                  margin: int = 2) -> np.ndarray | None:
+    """bool [R, V_pitch]: for the seeded slots of each pitched part's bar, the pitches within ``margin``
+    semitones of the range its seed notes span (the repeat's register in that bar); every class elsewhere.
+    The rows the sampler generates between kept seed rows then stay in the bar's register instead of
+    leaping off it. ``within``: the part limits (``part_limits.pitch_allowed``) to narrow, kept as they are
+    in a bar whose register they exclude. None when no bar has a seeded pitch and ``within`` is None.
+    ``seeds``: ``seed_rows``'s array."""
+    from engine.representation.vocab import COLUMN_SIZES
+
+    seeded = seeds[:, COL_ONSET] != MASK
+    is_pitch = (seeds[:, COL_PITCH] >= FIRST_PITCH) & (seeds[:, COL_PITCH] < FIRST_CHORD)
+    allowed = np.ones((len(seeds), COLUMN_SIZES[COL_PITCH]), dtype=bool) if within is None else within.copy()
+    limited = within is not None
+    n_pitch = PITCH_MAX - PITCH_MIN + 1
+    for track, bar in {(int(t), int(b)) for t, b in zip(problem.track_of_row[seeded], problem.bar_of_row[seeded], strict=True)}:
+        if problem.categories[track] == "DRUMS":
+            continue
+        rows = seeded & (problem.track_of_row == track) & (problem.bar_of_row == bar)
+        pitches = seeds[rows & is_pitch, COL_PITCH] - FIRST_PITCH
+        if len(pitches) == 0:
+            continue
+        lo, hi = max(int(pitches.min()) - margin, 0), min(int(pitches.max()) + margin, n_pitch - 1)
+        cols = np.arange(FIRST_PITCH + lo, FIRST_PITCH + hi + 1)
+        for r in np.flatnonzero(rows):
+            keep = np.zeros(allowed.shape[1], dtype=bool)
+            keep[cols] = allowed[r, cols]
+            if keep.any():
+                allowed[r, FIRST_PITCH : FIRST_PITCH + n_pitch] = keep[FIRST_PITCH : FIRST_PITCH + n_pitch]
+                limited = True
+    return allowed if limited else None
+
