@@ -358,7 +358,7 @@ def infill(
                     problem.example = _with_prompt(problem.example, prompts, selection.new_tracks)
                     problems.append(problem)
                     limit = pitch_allowed(enc, problem, limits, programs) if stage.attributes != "rhythm" else None
-                    seed = seed_rows(enc, problem) if seeding else None
+                    seed = seed_rows(enc, problem, (selection.start_bar, selection.end_bar)) if seeding else None
                     if seed is not None:  # generated rows stay in the register of the repeat they start from
                         limit = seed_register(seed, problem, limit)
                     limit_masks.append(limit)

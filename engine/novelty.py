@@ -3,8 +3,9 @@ CLI, the editor and the docs.
 
 1 generates the region from the masks alone (the network's own idea of the part); below 1 sampling starts
 from the bar each regenerated part plays again there (engine.representation.repeats) and keeps a
-1 - novelty share of its notes (drums a whole bar at a time), the rest generated on them; a kept note
-whose pitch is not a tone of the chord it now lands on keeps its rhythm and gets a generated pitch; 0
+1 - novelty share of its notes (drums a whole bar at a time), the rest generated on them within the
+register the repeat spans in that bar; a kept note whose pitch is not a tone of the chord it now lands
+on keeps its rhythm and gets a generated pitch; 0
 plays the repeat as it is, apart from those pitches. New tracks and 'pitch' / 'rhythm' regeneration have
 no repeat to start from, and a tempo class other than the song's own always generates from scratch.
 

@@ -314,3 +314,24 @@ def test_infill_below_novelty_1_generates_in_the_repeats_register() -> None:
     for n in region:
         root = 36 + PROGRESSION[(n.start // BAR) % 4][0]
         assert root - 2 <= n.pitch <= root + 2, (n.start, n.pitch)
+
+
+def test_a_part_of_a_split_selection_never_repeats_the_old_notes_of_the_rest_of_the_selection() -> None:
+    """infill splits a long selection into parts; the bars of the selection outside a part still hold the
+    notes being replaced (over edited chords they no longer fit), so they are no source. Bars 10-11 play
+    a C5 pattern that the bar after them (12) continues on G4: seeding bars 8-9 from the selection 8-12
+    must not copy the C5s."""
+    r1 = [0, 8, 16, 24]  # quarters
+    r2 = [0, 4, 8, 12, 16, 20, 24, 28]  # eighths
+    notes = []
+    for b in range(16):
+        rhythm, pitch = (r1, 60) if b < 8 else (r2, 72) if b < 12 else (r2, 67)
+        notes += [Note(b * BAR + p * 60, b * BAR + p * 60 + 200, pitch, 90) for p in rhythm]
+    chords = [ChordLabel(b * BAR, (b + 1) * BAR, 0, "") for b in range(16)]
+    enc = encode(Score(tracks=[Track("Lead", 0, False, notes)], chords=chords))
+    part = build_infill_problem(enc, Selection(8, 10, (0,)))
+    seeded = lambda s: {PITCH_MIN + int(p) - FIRST_PITCH for p in s[:, COL_PITCH] if FIRST_PITCH <= p < FIRST_CHORD}  # noqa: E731
+    alone = seed_rows(enc, part)
+    assert alone is not None and 72 in seeded(alone)  # as its own selection, bar 10 is the nearest repeat
+    whole = seed_rows(enc, part, region=(8, 12))
+    assert whole is not None and 72 not in seeded(whole) and seeded(whole)

@@ -174,12 +174,14 @@ def source_bars(encoding: SAEncoding, track: int, start_bar: int, end_bar: int, 
     return out
 
 
-def seed_rows(encoding: SAEncoding, problem: InfillProblem) -> np.ndarray | None:
+def seed_rows(encoding: SAEncoding, problem: InfillProblem, region: tuple[int, int] | None = None) -> np.ndarray | None:
     """int64 [R, 4]: for the note slots of ``problem`` (regenerated 'all'), the rows of the part's source
     bar (``source_bars``) in the encoding's order followed by PAD rows, the cells the sampler would
     generate only; MASK everywhere else. None when no slot has a source (new tracks, 'pitch'/'rhythm'
     regeneration, a part silent around the region). A source bar with more notes than the bar has slots
-    gives its first notes (onset order). Bars with locked notes are not seeded."""
+    gives its first notes (onset order). Bars with locked notes are not seeded. ``region``: the bars
+    [start, end) of the whole selection when ``problem`` is one part of it (infill splits long selections):
+    no bar of it is a source, since its old notes are being replaced (and may not fit edited chords)."""
     sel = problem.selection
     if sel.attributes != "all":
         return None
@@ -192,9 +194,10 @@ def seed_rows(encoding: SAEncoding, problem: InfillProblem) -> np.ndarray | None
     found = False
     for track in np.unique(problem.track_of_row[slot]).tolist():
         pitched = problem.categories[track] != "DRUMS"
-        src = source_bars(encoding, track, sel.start_bar, sel.end_bar, pitched, chords_known=not sel.chords)
+        lo, hi = region if region is not None else (sel.start_bar, sel.end_bar)
+        src = source_bars(encoding, track, min(lo, sel.start_bar), max(hi, sel.end_bar), pitched, chords_known=not sel.chords)
         for bar, (source, interval) in src.items():
-            if (track, bar) in locked:
+            if (track, bar) in locked or not sel.start_bar <= bar < sel.end_bar:
                 continue
             rows = np.flatnonzero(slot & (problem.track_of_row == track) & (problem.bar_of_row == bar))
             if len(rows) == 0:
