@@ -17,6 +17,7 @@ from engine.representation.encode import encode
 from engine.representation.masks import build_infill_problem
 from engine.representation.repeats import (
     bar_pattern,
+    choose_move,
     chord_fit,
     pattern_similarity,
     seed_register,
@@ -335,3 +336,14 @@ def test_a_part_of_a_split_selection_never_repeats_the_old_notes_of_the_rest_of_
     assert alone is not None and 72 in seeded(alone)  # as its own selection, bar 10 is the nearest repeat
     whole = seed_rows(enc, part, region=(8, 12))
     assert whole is not None and 72 not in seeded(whole) and seeded(whole)
+
+
+
+def test_a_moved_pattern_goes_up_or_down_as_keeps_it_nearest_the_bar_before() -> None:
+    c2_pattern = np.array([_pitch(p) for p in (36, 43, 48, 43)])  # mean G2 + 5/4
+    assert choose_move(c2_pattern, 7, None) == -5  # onto G: down a fourth is the smaller move
+    assert choose_move(c2_pattern, 7, float(_pitch(50))) == 7  # the bar before sits around D3: up a fifth
+    assert choose_move(c2_pattern, 7, float(_pitch(38))) == -5
+    assert choose_move(c2_pattern, 2, float(_pitch(30))) == -10  # far below: down a seventh
+    assert choose_move(np.array([MASK, PAD]), 7, 60.0) == -5  # no pitch to compare: the smaller move
+    assert choose_move(c2_pattern, 6, None) == 6

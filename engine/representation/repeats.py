@@ -174,6 +174,29 @@ def source_bars(encoding: SAEncoding, track: int, start_bar: int, end_bar: int, 
     return out
 
 
+def choose_move(pitch: np.ndarray, interval: int, ref: float | None) -> int:
+    """Semitones to move a source bar's notes (pitch tokens) onto chords ``interval`` (1-11) higher: up by
+    ``interval`` or down by 12 - ``interval``, whichever brings their mean nearer ``ref`` (the mean pitch
+    token of the part's bar before), so a moved bar does not jump an octave off the part's line; the
+    smaller move without a ``ref`` or a pitch (a tritone: up)."""
+    moves = sorted((interval, interval - 12), key=abs)
+    pitch = np.asarray(pitch)
+    pitch = pitch[(pitch >= FIRST_PITCH) & (pitch < FIRST_CHORD)]
+    if ref is not None and len(pitch):
+        moves.sort(key=lambda m: abs(float(pitch.mean()) + m - ref))
+    return moves[0]
+
+
+def _mean_pitch(encoding: SAEncoding, track: int, bar: int) -> float | None:
+    """Mean pitch token of ``track``'s notes in grid ``bar`` (None: no note there, or a bar not encoded)."""
+    if not encoding.first_bar <= bar < encoding.end_bar:
+        return None
+    rows = encoding.bar_rows(bar)
+    t = encoding.tokens[rows][encoding.track_of_row[rows] == track, COL_PITCH]
+    t = t[(t >= FIRST_PITCH) & (t < FIRST_CHORD)]
+    return float(t.mean()) if len(t) else None
+
+
 def seed_rows(encoding: SAEncoding, problem: InfillProblem, region: tuple[int, int] | None = None) -> np.ndarray | None:
     """int64 [R, 4]: for the note slots of ``problem`` (regenerated 'all'), the rows of the part's source
     bar (``source_bars``) in the encoding's order followed by PAD rows, the cells the sampler would
@@ -196,8 +219,12 @@ def seed_rows(encoding: SAEncoding, problem: InfillProblem, region: tuple[int, i
         pitched = problem.categories[track] != "DRUMS"
         lo, hi = region if region is not None else (sel.start_bar, sel.end_bar)
         src = source_bars(encoding, track, min(lo, sel.start_bar), max(hi, sel.end_bar), pitched, chords_known=not sel.chords)
+        ref = _mean_pitch(encoding, track, lo - 1) if pitched else None  # the register the part comes from
         for bar, (source, interval) in src.items():
-            if (track, bar) in locked or not sel.start_bar <= bar < sel.end_bar:
+            if not sel.start_bar <= bar < sel.end_bar:
+                continue
+            if (track, bar) in locked:
+                ref = None
                 continue
             rows = np.flatnonzero(slot & (problem.track_of_row == track) & (problem.bar_of_row == bar))
             if len(rows) == 0:
@@ -206,8 +233,9 @@ def seed_rows(encoding: SAEncoding, problem: InfillProblem, region: tuple[int, i
             notes = encoding.tokens[enc_rows][encoding.track_of_row[enc_rows] == track][: len(rows)]
             cells = np.full((len(rows), 3), PAD, dtype=np.int64)
             cells[: len(notes)] = notes[:, [COL_ONSET, COL_PITCH, COL_DURATION]]
-            if interval:  # the pattern on the target's chords: the nearest move, up to a tritone either way
-                move = interval - 12 if interval > 6 else interval
+            if interval:  # the pattern on the target's chords, moved up or down: whichever stays nearer the
+                # register of the bar before (else the nearer move), so moved bars do not jump an octave
+                move = choose_move(notes[:, COL_PITCH], interval, ref)
                 moved = cells[: len(notes), 1] + move
                 ok = (moved >= FIRST_PITCH) & (moved <= FIRST_PITCH + PITCH_MAX - PITCH_MIN)
                 cells[: len(notes), 1] = np.where(ok, moved, MASK)  # a note moved off the keyboard: generated
@@ -217,6 +245,8 @@ def seed_rows(encoding: SAEncoding, problem: InfillProblem, region: tuple[int, i
                 cells[: len(notes), 1] = np.where(fits, cells[: len(notes), 1], MASK)
             seeds[rows, COL_ONSET:] = cells
             found = True
+            kept = cells[: len(notes), 1][(cells[: len(notes), 1] >= FIRST_PITCH) & (cells[: len(notes), 1] < FIRST_CHORD)]
+            ref = float(kept.mean()) if len(kept) else ref
     if not found:
         return None
     return np.where(given, MASK, seeds)
