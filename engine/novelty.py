@@ -5,9 +5,9 @@ CLI, the editor and the docs.
 from the bar each regenerated part plays again there (engine.representation.repeats) and keeps a
 1 - novelty share of its notes (drums a whole bar at a time), the rest generated on them within the
 register the repeat spans in that bar; a kept note whose pitch is not a tone of the chord it now lands
-on keeps its rhythm and gets a generated pitch; 0
-plays the repeat as it is, apart from those pitches. New tracks and 'pitch' / 'rhythm' regeneration have
-no repeat to start from, and a tempo class other than the song's own always generates from scratch.
+on keeps its rhythm and gets a generated pitch; 0 plays the repeat as it is, apart from those pitches.
+New tracks and 'pitch' / 'rhythm' regeneration have no repeat to start from, and a tempo class other
+than the song's own always generates from scratch.
 
 The default 0.3 was chosen on the POP909 + MMA + band-freedoom valid split (model card, "Novelty"): there
 it is ahead of 1 on groove, duration, onset intervals, chord tones, pitch classes and every drum check.

@@ -24,9 +24,11 @@ equally good bars.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
-from engine.analysis.chord_vocab import QUALITIES, QUALITY_NAMES
+from engine.analysis.chord_vocab import QUALITY_NAMES, chord_pitch_classes
 from engine.representation.encode import SAEncoding
 from engine.representation.masks import InfillProblem
 from engine.representation.vocab import (
@@ -35,6 +37,7 @@ from engine.representation.vocab import (
     COL_INSTRUMENT,
     COL_ONSET,
     COL_PITCH,
+    COLUMN_SIZES,
     FIRST_CHORD,
     FIRST_PITCH,
     FIRST_POS,
@@ -44,6 +47,7 @@ from engine.representation.vocab import (
     PAD,
     PITCH_MAX,
     PITCH_MIN,
+    token_chord,
 )
 
 LAGS: tuple[int, ...] = (1, 2, 4, 8, 12, 16)  # bars; pop phrases are 4 or 8 bars, grooves 1 or 2
@@ -102,6 +106,23 @@ def chord_match(source: np.ndarray, target: np.ndarray) -> tuple[float, int]:
     return shares[best], best
 
 
+def _is_pitch(tokens: np.ndarray) -> np.ndarray:
+    """bool, elementwise: the pitch-column tokens that are note pitches (not PAD, MASK or a chord)."""
+    return (tokens >= FIRST_PITCH) & (tokens < FIRST_CHORD)
+
+
+@cache
+def _chord_tones() -> np.ndarray:
+    """bool [V_pitch, 12]: the tones of each chord token (``vocab.token_chord``); no tone for N.C. and for
+    every token that is not a chord."""
+    table = np.zeros((COLUMN_SIZES[COL_PITCH], 12), dtype=bool)
+    for tok in range(len(table)):
+        chord = token_chord(tok)
+        if chord is not None and chord[0] is not None:
+            table[tok, sorted(chord_pitch_classes(*chord))] = True
+    return table
+
+
 def chord_fit(onset: np.ndarray, pitch: np.ndarray, source_chords: np.ndarray, target_chords: np.ndarray) -> np.ndarray:
     """bool [n]: which seeded notes (onset and pitch tokens, pitch MASK for none) still fit where they land.
 
@@ -118,15 +139,10 @@ def chord_fit(onset: np.ndarray, pitch: np.ndarray, source_chords: np.ndarray, t
     same = np.zeros(len(onset), dtype=bool)
     if len(source_chords) == len(target_chords):
         same = source_chords[beat] == target
-    is_chord = (target >= FIRST_CHORD) & (target < NO_CHORD)
-    q = len(QUALITY_NAMES)
-    root, quality = np.divmod(np.where(is_chord, target - FIRST_CHORD, 0), q)
-    pc = (pitch - FIRST_PITCH + PITCH_MIN) % 12
-    interval = (pc - root) % 12
-    table = np.array([[i in QUALITIES[name] for i in range(12)] for name in QUALITY_NAMES], dtype=bool)
-    tone = table[quality, interval]
-    is_pitch = (pitch >= FIRST_PITCH) & (pitch < FIRST_CHORD)
-    return ~is_pitch | ~is_chord | same | tone
+    tones = _chord_tones()[np.clip(target, 0, None)]  # [n, 12]; bar_chords gives -1 for a bar without chords
+    is_chord = tones.any(axis=1)
+    tone = tones[np.arange(len(pitch)), (pitch - FIRST_PITCH + PITCH_MIN) % 12]
+    return ~_is_pitch(pitch) | ~is_chord | same | tone
 
 
 def source_bars(encoding: SAEncoding, track: int, start_bar: int, end_bar: int, pitched: bool = True,
@@ -181,7 +197,7 @@ def choose_move(pitch: np.ndarray, interval: int, ref: float | None) -> int:
     smaller move without a ``ref`` or a pitch (a tritone: up)."""
     moves = sorted((interval, interval - 12), key=abs)
     pitch = np.asarray(pitch)
-    pitch = pitch[(pitch >= FIRST_PITCH) & (pitch < FIRST_CHORD)]
+    pitch = pitch[_is_pitch(pitch)]
     if ref is not None and len(pitch):
         moves.sort(key=lambda m: abs(float(pitch.mean()) + m - ref))
     return moves[0]
@@ -193,7 +209,7 @@ def _mean_pitch(encoding: SAEncoding, track: int, bar: int) -> float | None:
         return None
     rows = encoding.bar_rows(bar)
     t = encoding.tokens[rows][encoding.track_of_row[rows] == track, COL_PITCH]
-    t = t[(t >= FIRST_PITCH) & (t < FIRST_CHORD)]
+    t = t[_is_pitch(t)]
     return float(t.mean()) if len(t) else None
 
 
@@ -215,10 +231,11 @@ def seed_rows(encoding: SAEncoding, problem: InfillProblem, region: tuple[int, i
     locked = {(t, int(encoding.bar_of_row[r])) for (t, r) in zip(problem.track_of_row.tolist(), problem.source_row.tolist(), strict=True)
               if r >= 0 and t >= 0 and sel.start_bar <= int(encoding.bar_of_row[r]) < sel.end_bar}
     found = False
+    lo, hi = region if region is not None else (sel.start_bar, sel.end_bar)
+    lo, hi = min(lo, sel.start_bar), max(hi, sel.end_bar)
     for track in np.unique(problem.track_of_row[slot]).tolist():
         pitched = problem.categories[track] != "DRUMS"
-        lo, hi = region if region is not None else (sel.start_bar, sel.end_bar)
-        src = source_bars(encoding, track, min(lo, sel.start_bar), max(hi, sel.end_bar), pitched, chords_known=not sel.chords)
+        src = source_bars(encoding, track, lo, hi, pitched, chords_known=not sel.chords)
         ref = _mean_pitch(encoding, track, lo - 1) if pitched else None  # the register the part comes from
         for bar, (source, interval) in src.items():
             if not sel.start_bar <= bar < sel.end_bar:
@@ -245,7 +262,7 @@ def seed_rows(encoding: SAEncoding, problem: InfillProblem, region: tuple[int, i
                 cells[: len(notes), 1] = np.where(fits, cells[: len(notes), 1], MASK)
             seeds[rows, COL_ONSET:] = cells
             found = True
-            kept = cells[: len(notes), 1][(cells[: len(notes), 1] >= FIRST_PITCH) & (cells[: len(notes), 1] < FIRST_CHORD)]
+            kept = cells[: len(notes), 1][_is_pitch(cells[: len(notes), 1])]
             ref = float(kept.mean()) if len(kept) else ref
     if not found:
         return None
@@ -260,10 +277,8 @@ def seed_register(seeds: np.ndarray, problem: InfillProblem, within: np.ndarray 
     leaping off it. ``within``: the part limits (``part_limits.pitch_allowed``) to narrow, kept as they are
     in a bar whose register they exclude. None when no bar has a seeded pitch and ``within`` is None.
     ``seeds``: ``seed_rows``'s array."""
-    from engine.representation.vocab import COLUMN_SIZES
-
     seeded = seeds[:, COL_ONSET] != MASK
-    is_pitch = (seeds[:, COL_PITCH] >= FIRST_PITCH) & (seeds[:, COL_PITCH] < FIRST_CHORD)
+    is_pitch = _is_pitch(seeds[:, COL_PITCH])
     allowed = np.ones((len(seeds), COLUMN_SIZES[COL_PITCH]), dtype=bool) if within is None else within.copy()
     limited = within is not None
     n_pitch = PITCH_MAX - PITCH_MIN + 1
