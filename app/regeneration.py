@@ -37,6 +37,7 @@ class RegenerationController(QObject):
         self.model_state = "not loaded"
         self.model_error: str | None = None
         self._request_serial = -1  # the song (Document.song_serial) the running request was made for
+        self._pending_device: str | None = None  # a device chosen while a job ran: applied when it ends
 
     # ------------------------------------------------------------------------------- model
     def start_model_loading(self) -> None:
@@ -62,12 +63,25 @@ class RegenerationController(QObject):
         A device that is not present is reported when the model loads, like any load failure."""
         setter = getattr(self.backend, "set_device", None)
         self.window.settings.set_device(device)
-        if setter is None or self.loader_job is not None or self.infill_job is not None:
+        if setter is None:
             self.window.statusBar().showMessage(f"Device {device}: used from the next start", 5000)
             return
+        if self.loader_job is not None or self.infill_job is not None:
+            # The model is in use (or its loader thread is still winding down, even after "ready"):
+            # switching now would pull it from under the job, so the switch waits for the job's end.
+            self._pending_device = device
+            self.window.statusBar().showMessage(f"Device {device}: the model moves there when the current job ends", 5000)
+            return
+        self._pending_device = None
         setter(device)
         self.model_state = "not loaded"
         self.start_model_loading()
+
+    def _apply_pending_device(self) -> None:
+        """Called when a job's thread has ended: a device chosen meanwhile takes effect now."""
+        device, self._pending_device = self._pending_device, None
+        if device is not None and self.loader_job is None and self.infill_job is None:
+            self.set_device(device)
 
     def _on_model_failed(self, message: str) -> None:
         self.model_state, self.model_error = "unavailable", message
@@ -78,6 +92,7 @@ class RegenerationController(QObject):
         if self.loader_job is not None:
             self.loader_job.join()
         self.loader_job = None
+        self._apply_pending_device()
 
     # -------------------------------------------------------------------------- regenerate
     def is_busy(self) -> bool:
@@ -148,6 +163,7 @@ class RegenerationController(QObject):
         self.infill_job = None
         self.window.prompt_panel.set_busy(False)
         self.window.update_actions()
+        self._apply_pending_device()
 
     def song_opened(self) -> None:
         """A new song: stop work for the old one, and show the prompts and progress as fresh."""

@@ -44,6 +44,37 @@ def test_device_menu_reloads_the_model_there_and_is_remembered(qtbot, tmp_path: 
     window.shutdown()
 
 
+class SlowBackend(RecordingBackend):
+    """Its first load waits until the test lets it go, so the device can be changed while the loader runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import threading
+
+        self.release = threading.Event()
+
+    def load(self) -> None:
+        if self.loads == 0:
+            self.release.wait(10)
+        super().load()
+
+
+def test_a_device_chosen_while_the_model_loads_is_applied_when_the_load_ends(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    # The race CI hit: the loader's thread outlives its "loaded" signal, and a device picked in between was
+    # only remembered for the next start; now it reloads the model there as soon as the loader is done.
+    settings = AppSettings.in_file(tmp_path / "s.ini")
+    backend = SlowBackend()
+    window = MainWindow(backend=backend, settings=settings)
+    qtbot.addWidget(window)
+    window.start_model_loading()
+    window.device_actions["cpu"].trigger()  # the loader is still busy
+    assert backend.devices == [] and settings.device() == "cpu"
+    backend.release.set()
+    qtbot.waitUntil(lambda: window.model_state == "ready" and backend.loads == 2, timeout=10_000)
+    assert backend.devices == ["cpu"]
+    window.shutdown()
+
+
 def test_register_and_line_prompts_reach_the_engine_prompts() -> None:
     from app.backends import EngineBackend
 
