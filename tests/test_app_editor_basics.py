@@ -278,6 +278,7 @@ def test_a_newcomer_walks_through_the_window(make_window, song: Path, tmp_path: 
     # Undo brings the song back; redo the take again.
     window.undo_stack.undo()
     assert all_notes(window.doc.score) == all_notes(original) and len(window.tracks_panel.rows) == 5
+    assert not window.isWindowModified()  # undone back to the opened song: nothing left to save
     window.undo_stack.redo()
     assert window.doc.score is accepted
 
