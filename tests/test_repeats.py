@@ -356,15 +356,22 @@ def test_phrase_sources_take_one_place_for_the_whole_region() -> None:
     # else its own best; a bar whose own best scores over OVERRIDE more takes that.
     before, after = -1, 1
     c = {8: {(1, before): (2.0, (7, 0)), (4, before): (1.9, (4, 0))},
-         9: {(4, before): (1.9, (5, 0)), (4, after): (1.95, (13, 0)), (8, before): (1.0, (1, 0))},
+         9: {(4, before): (1.9, (5, 0)), (4, after): (1.85, (13, 0)), (8, before): (1.0, (1, 0))},
          10: {(4, before): (1.9, (6, 0))},
          11: {(1, after): (2.0, (12, 0)), (4, before): (1.9, (7, 0))},
          12: {(4, after): (0.4, (16, 0)), (2, before): (0.5, (10, 3))},
          13: {(2, before): (0.5, (11, 3)), (8, after): (0.4, (21, 0))},
          14: {(4, before): (1.0, (10, 0)), (2, after): (1.6, (16, 5))}}  # the phrase's bar over other chords
     assert phrase_sources(c) == {8: (4, 0), 9: (5, 0), 10: (6, 0), 11: (7, 0), 12: (16, 0), 13: (11, 3), 14: (16, 5)}
-    assert phrase_sources(c, override=np.inf)[14] == (10, 0)  # a melody keeps to its phrase
+    assert phrase_sources(c, override=np.inf)[14] == (10, 0)  # without the exception, the phrase's bar
     assert phrase_sources({}) == {}
+    # The demo's drums: lag 8 reaches every bar (the intro, a beat without a snare), lag 2 fits every bar
+    # better but from both sides, lag 1 fits its two bars best and no other. Lag 2 it is.
+    demo = {8: {(1, before): (1.8, (7, 0)), (2, before): (1.7, (6, 0)), (8, before): (1.5, (0, 0))},
+            9: {(2, before): (1.7, (7, 0)), (8, before): (1.5, (1, 0))},
+            10: {(2, after): (1.7, (12, 0)), (8, before): (1.5, (2, 0))},
+            11: {(1, after): (1.8, (12, 0)), (2, after): (1.7, (13, 0)), (8, before): (1.5, (3, 0))}}
+    assert phrase_sources(demo) == {8: (6, 0), 9: (7, 0), 10: (12, 0), 11: (13, 0)}
     # A tie goes to the smaller lag, then to the bars before.
     assert phrase_sources({0: {(8, before): (1.0, (8, 0)), (4, after): (1.0, (4, 0)), (4, before): (1.0, (3, 0))}}) == {0: (3, 0)}
 
@@ -407,7 +414,7 @@ def test_a_melody_repeats_at_its_pitch_and_an_accompaniment_moves_to_the_chords(
     for track, category, moved_ok in ((0, "MELODY", False), (1, "PIANO", True)):
         problem = build_infill_problem(enc, Selection(8, 9, (track,)))
         assert problem.categories[track] == category
-        (_, moved), = source_bars(enc, track, 8, 9, follows_chords=moved_ok).values()
+        (_, moved), = source_bars(enc, track, 8, 9, moves=moved_ok).values()
         assert (moved != 0) == moved_ok
         seeds = seed_rows(enc, problem)
         rows = seeds[:, COL_PITCH] >= FIRST_PITCH

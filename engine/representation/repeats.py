@@ -19,10 +19,9 @@ similarity to the bars just before and after the region, the larger (an intro's 
 region sits in), and (c) for pitched parts, the share of beats whose chord is the target bar's chord moved
 by one interval, the same for the whole bar (the same harmony, or the same progression on another root:
 the part's notes are then moved by that interval, as a bass or piano pattern moves to the next chord; a
-melody is never moved, it repeats at its pitch). The region then takes one place for all its bars
-(``phrase_sources``): the lag and side with the highest total, as a phrase repeats a phrase, except an
-accompaniment's bar that has a much better bar over its own chord; a bar where the part rests there rests
-in the region too.
+melody is never moved, it repeats at its pitch). The region then takes one place for all its bars (``phrase_sources``): the lag and side with the highest
+total, as a phrase repeats a phrase, except a bar that has a much better bar over its own chord; a bar
+where the part rests there rests in the region too.
 """
 
 from __future__ import annotations
@@ -150,7 +149,7 @@ def chord_fit(onset: np.ndarray, pitch: np.ndarray, source_chords: np.ndarray, t
 
 
 def source_bars(encoding: SAEncoding, track: int, start_bar: int, end_bar: int, pitched: bool = True,
-                chords_known: bool = True, follows_chords: bool = True) -> dict[int, tuple[int, int]]:
+                chords_known: bool = True, moves: bool = True) -> dict[int, tuple[int, int]]:
     """For each grid bar of [``start_bar``, ``end_bar``): (source bar, interval) — the bar outside it that
     ``track`` most likely repeats there and the semitones (0-11) its notes move by (module docstring), if
     any. Only bars of the encoded range, of the target's length and one SA bar long (at most
@@ -158,11 +157,8 @@ def source_bars(encoding: SAEncoding, track: int, start_bar: int, end_bar: int, 
     without rests, regenerated melodies played 6.7 notes a bar where the truth has 5.8), but a part that
     rests in every source bar chosen has none. ``pitched``: compare
     chords (False for drums); ``chords_known``: the region's chords are given (False when they are being
-    regenerated too, then chords are not compared); ``follows_chords``: an accompaniment part, whose
-    source may be moved onto the target's chords and whose bars may leave the region's phrase for a bar
-    over their chord (``phrase_sources``); False for a melody, which follows its phrase and repeats at its
-    pitch (moved, its notes leave the key: on 30 POP909 test melodies at novelty 0, one lag per region,
-    pitch-class overlap 0.770 moved, 0.788 not)."""
+    regenerated too, then chords are not compared); ``moves``: a source may be moved onto the target's
+    chords (False for a melody, which repeats at its pitch: moved, its notes leave the key)."""
     grid = encoding.grid
     outside = [b for b in range(encoding.first_bar, encoding.end_bar) if not start_bar <= b < end_bar]
     patterns = {b: bar_pattern(encoding, track, b) for b in outside}
@@ -193,12 +189,12 @@ def source_bars(encoding: SAEncoding, track: int, start_bar: int, end_bar: int, 
                 score += max((pattern_similarity(patterns[c], a) for a in adjacent), default=0.0)
                 interval = 0
                 if target_chords is not None:
-                    share, interval = chord_match(chords_of(c), target_chords) if follows_chords else (same_chords(chords_of(c), target_chords), 0)
+                    share, interval = chord_match(chords_of(c), target_chords) if moves else (same_chords(chords_of(c), target_chords), 0)
                     score += share - (MOVED if interval else 0.0)
                 per_bar[(lag, side)] = (score, (c, interval))
         if per_bar:
             candidates[b] = per_bar
-    out = phrase_sources(candidates, OVERRIDE if follows_chords else np.inf)
+    out = phrase_sources(candidates)
     if not any(patterns[c] for c, _ in out.values()):
         return {}  # the part rests wherever it could repeat from: nothing to start from
     return out
@@ -206,14 +202,13 @@ def source_bars(encoding: SAEncoding, track: int, start_bar: int, end_bar: int, 
 
 def phrase_sources(candidates: dict[int, dict[tuple[int, int], tuple[float, tuple[int, int]]]],
                    override: float = OVERRIDE) -> dict[int, tuple[int, int]]:
-    """One source phrase for the whole region: the (lag, side) whose candidates score highest summed over
-    the region's bars (the smaller lag, then the bars before, on a tie). A bar without a candidate there
-    takes the same lag from the other side, else its own best (the first, in lag order, of equal scores);
-    so does a bar whose own best scores more than ``override`` above the phrase's bar: in practice a bar
-    whose chords the phrase's bar does not have, since an accompaniment pattern follows its chord (with one
-    place for every bar and no exception, the real band chord-tone ratio fell 0.870 -> 0.838; with it,
-    0.860). A melody follows its phrase (``override`` inf: with it, its onset intervals lost what the
-    phrase gained).
+    """One source phrase for the whole region: the (lag, side) whose sources for the region's bars, as
+    assigned below, score highest in total, a bar off the phrase's lag counting its score less OVERRIDE
+    (the smaller lag, then the bars before, on a tie). A bar without a candidate there takes the same lag
+    from the other side, else its own best (the first, in lag order, of equal scores); so does a bar
+    whose own best scores more than ``override`` above the phrase's bar: in practice a bar
+    whose chords the phrase's bar does not have, since a part follows its chords (with one place for every
+    bar and no exception, the real band chord-tone ratio fell 0.870 -> 0.838; with it, 0.860).
     ``candidates``: per target bar, per (lag in bars, -1 before / +1 after), (score, (source bar, interval)).
 
     Chosen bar by bar, the sources of an 8-bar melody changed from bar to bar (lags 1 to 16, before and
@@ -222,15 +217,26 @@ def phrase_sources(candidates: dict[int, dict[tuple[int, int], tuple[float, tupl
     novelty 0: onset-interval overlap 0.763 -> 0.812, PCTM L1 0.985 -> 0.912; model card, "Novelty")."""
     if not candidates:
         return {}
+    def assign(lag: int, side: int) -> dict[int, tuple[float, tuple[int, int]]]:
+        # per bar: (its value to the phrase, its source); a bar off the phrase's lag costs OVERRIDE
+        out = {}
+        for b, c in candidates.items():
+            best = max(c.values(), key=lambda v: v[0])
+            pick = c.get((lag, side)) or c.get((lag, -side))
+            if pick is None or best[0] - pick[0] > override:
+                out[b] = (best[0] - OVERRIDE, best[1])
+            else:
+                out[b] = pick
+        return out
+
     keys = sorted({k for c in candidates.values() for k in c}, key=lambda k: (k[0], k[1]))
-    totals = {k: sum(c[k][0] for c in candidates.values() if k in c) for k in keys}
-    lag, side = max(keys, key=lambda k: totals[k])  # max keeps the first of equal totals
-    out = {}
-    for b, c in candidates.items():
-        best = max(c.values(), key=lambda v: v[0])
-        pick = c.get((lag, side)) or c.get((lag, -side)) or best
-        out[b] = (best if best[0] - pick[0] > override else pick)[1]
-    return out
+    # Each phrase is judged by the region it gives. Summed over the bars it covers alone, a lag reaching
+    # every bar (the demo's intro, 8 bars back) beat a better one that needs both sides, and the demo's
+    # drums took the intro's beat without a snare; without the cost of leaving it, the lag covering
+    # fewest bars won and every bar went back to its own best.
+    plans = [assign(*k) for k in keys]
+    best_plan = max(plans, key=lambda plan: sum(v[0] for v in plan.values()))  # the first of equal totals
+    return {b: v[1] for b, v in best_plan.items()}
 
 
 def same_chords(source: np.ndarray, target: np.ndarray) -> float:
@@ -286,7 +292,7 @@ def seed_rows(encoding: SAEncoding, problem: InfillProblem, region: tuple[int, i
     for track in np.unique(problem.track_of_row[slot]).tolist():
         pitched = problem.categories[track] != "DRUMS"
         src = source_bars(encoding, track, lo, hi, pitched, chords_known=not sel.chords,
-                          follows_chords=problem.categories[track] != "MELODY")
+                          moves=problem.categories[track] != "MELODY")
         ref = _mean_pitch(encoding, track, lo - 1) if pitched else None  # the register the part comes from
         for bar, (source, interval) in src.items():
             if not sel.start_bar <= bar < sel.end_bar:
