@@ -88,6 +88,9 @@ class PromptPanel(QWidget):
         self.clear_new.setText("Clear")
 
         self.tempo = QComboBox()
+        self.tempo.setToolTip("The tempo feel asked of the region. Another class than the song's: regenerated parts play as "
+                              "many notes per beat as parts of that class do in the training data (slow songs subdivide "
+                              "more, so presto parts are sparser per beat than largo ones), relative to their own")
         self.guidance = QDoubleSpinBox()
         self.guidance.setRange(0.0, 10.0)
         self.guidance.setSingleStep(0.5)

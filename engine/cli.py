@@ -248,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--guidance", type=float, default=GUIDANCE_DEFAULT, help=GUIDANCE_HELP)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--density", type=float, default=1.0, help="x the number of note slots estimated from the context")
+    p.add_argument("--density", type=float, default=1.0, help="x the notes each regenerated part plays: its note slots and, for a model with a density "
+                        "condition, the notes per bar it is asked for (its own around the region)")
     p.add_argument("--register", choices=["strict", "loose", "off"], default="strict",
                    help="pitch range of regenerated parts: strict = their own range around the region +-2 semitones "
                         "(new parts: the instrument's usual range); loose = that or the instrument's range; off")

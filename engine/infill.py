@@ -74,6 +74,10 @@ class Prompts:
     # 1 sampling starts from the bar each part plays again there, keeping a 1 - novelty share of its
     # notes. A tempo class other than the song's own always generates from scratch (novelty 1).
     novelty: float = NOVELTY_DEFAULT
+    # Models with a density condition (engine.model.density) are told each regenerated part's notes per
+    # bar: its own around the region x the tempo class's factor x ``density``. False: not told (the
+    # network reads the density from the context alone, and the tempo class acts only as trained).
+    part_density: bool = True
 
     @property
     def limits(self) -> PartLimits:
@@ -104,6 +108,9 @@ class InfillModel:
     thin_context: bool = False  # trained with thinned far context: infill with it too (masks.build_problem)
     device: DeviceChoice = field(default_factory=DeviceChoice)  # where the weights are; CPU by default
     writes_chords: bool = False  # trained with chord masks: can sample a region's chords (Selection.chords)
+    # Training songs' notes per beat per tempo class (density.read_tempo_density), for models with a density
+    # condition: what a tempo class other than the song's asks of each part's density. None = no table.
+    tempo_density: dict[str, float] | None = None
 
     def autocast(self) -> AbstractContextManager[Any]:
         """fp16 autocast on CUDA when ``device.half`` (engine.device), else nothing."""
@@ -151,7 +158,10 @@ def load_model(directory: str | os.PathLike, device: str = "auto", precision: st
     thin = float(train.get("thin_context", 0.0)) > 0  # the training run thinned far context: infill so too
     # trained to write chords (Selection.chords)
     writes_chords = float(train.get("chord_masks", 0.0)) > 0 or float(train.get("harmonise", 0.0)) > 0
-    return InfillModel(model, cfg, make_diffusion(cfg), str(path), thin, device=choice, writes_chords=writes_chords)
+    from engine.model.density import read_tempo_density
+
+    return InfillModel(model, cfg, make_diffusion(cfg), str(path), thin, device=choice, writes_chords=writes_chords,
+                       tempo_density=read_tempo_density(path) if cfg.density_condition else None)
 
 
 def load_default_model(device: str = "auto", precision: str = "auto") -> InfillModel:
@@ -168,6 +178,26 @@ def _slots(encoding: Any, selection: Selection, density: float) -> dict[int, int
         t: int(np.clip(round(estimate_slots(encoding, t, selection, categories[t]) * density), MIN_SLOTS, MAX_SLOTS))
         for t in tracks
     }
+
+
+def part_densities(encoding: Any, problem: Any, scale: float) -> np.ndarray | None:
+    """int64 [R]: the density bucket (engine.model.density) of every generated row of a part with slots
+    ('all' selections): the part's notes per bar around the region (``context_density``) x ``scale`` (the
+    tempo class's factor x the density prompt); 0 (unknown) for other rows and for parts new to the song
+    or silent outside the region. None when no row has a known density."""
+    from engine.model.density import UNKNOWN, bucket, context_density
+
+    if problem.selection.attributes != "all":
+        return None
+    out = np.full(len(problem.track_of_row), UNKNOWN, dtype=np.int64)
+    gen = problem.generated_rows & (problem.track_of_row >= 0)
+    sel = problem.selection
+    for track in np.unique(problem.track_of_row[gen]).tolist():
+        if track >= encoding.n_tracks:
+            continue
+        d = context_density(encoding.bar_of_row, encoding.track_of_row, track, sel.start_bar, sel.end_bar)
+        out[gen & (problem.track_of_row == track)] = bucket(d * scale)
+    return out if (out != UNKNOWN).any() else None
 
 
 def _with_prompt(example: Any, prompts: Prompts, extra: tuple[str, ...]) -> Any:
@@ -285,7 +315,8 @@ def infill(
     import torch
 
     from engine.analysis.grid import beat_grid
-    from engine.diffusion.batch import collate, split_tokens, with_pitch_limits, with_seeds
+    from engine.diffusion.batch import collate, split_tokens, with_density, with_pitch_limits, with_seeds
+    from engine.model.density import tempo_factor
     from engine.representation.apply import apply_infill
     from engine.representation.chord_source import has_harmony
     from engine.representation.encode import encode, score_categories, score_chords
@@ -321,6 +352,11 @@ def infill(
     if prompts.tempo_class is not None and TEMPO_CLASSES.index(prompts.tempo_class) != encoding.tempo:
         novelty = 1.0  # a new tempo feel is not the old part repeated
     seeding = novelty < 1.0 and model.diffusion.starts_from_seeds
+    conditioned = model.config.density_condition and prompts.part_density
+    # What the prompts ask of each part's notes: the density prompt x, for a model told part densities,
+    # the tempo class's factor; the slots follow it, so a busier part has room for its notes.
+    density_scale = prompts.density * (tempo_factor(model.tempo_density, TEMPO_CLASSES[encoding.tempo], prompts.tempo_class)
+                                       if conditioned else 1.0)
     programs = [int(t.program) for t in score.tracks] + [DEFAULT_PROGRAM[c] for c in selection.new_tracks]
     # Chords first, then the parts: when the model writes the region's chords with new or regenerated
     # parts, it samples them alone (conditioned on the melody and the chords around), and the parts are
@@ -330,7 +366,7 @@ def infill(
         stages = [replace(selection, tracks=(), new_tracks=(), locked_notes=frozenset()), replace(selection, chords=False)]
     plans = []
     for stage in stages:
-        slots = _slots(encoding, stage, prompts.density)
+        slots = _slots(encoding, stage, density_scale)
         parts = split_selection(encoding, stage, slots, model.max_rows)
         reach = [context_bars(encoding, part, model.max_rows, thin) for part in parts]
         plans.append((stage, slots, parts, reach, schedule_parts(parts, reach, bool(stage.new_tracks))))
@@ -345,6 +381,7 @@ def infill(
             problems = []
             limit_masks = []
             seeds = []
+            densities = []
             for k in members:
                 part = parts[k]
                 for v in range(n_variations):
@@ -363,8 +400,9 @@ def infill(
                         limit = seed_register(seed, problem, limit)
                     limit_masks.append(limit)
                     seeds.append(seed)
+                    densities.append(part_densities(enc, problem, density_scale) if conditioned else None)
             batch = with_pitch_limits(collate([p.example for p in problems], model.max_rows), limit_masks)
-            batch = with_seeds(batch, seeds).to(device)
+            batch = with_density(with_seeds(batch, seeds), densities).to(device)
 
             def step_progress(done: int, _total: int, offset: int = (done_rounds + r) * steps) -> None:
                 if progress is not None:

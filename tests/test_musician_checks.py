@@ -262,3 +262,16 @@ def test_prompt_adherence_measures() -> None:
     eff = r.effect(1.0, "presto", "largo")
     assert eff.n == 2 and eff.mean == pytest.approx(-1.25) and eff.high <= -1.0
     assert r.effect(2.0, "presto", "largo").n == 0
+    # Relative reading: a sparse part that halves its notes follows a data ratio of 0.5 fully, one that
+    # keeps them does not at all, one that doubles them goes backwards.
+    from engine.evaluate.prompts import relative_adherence
+
+    half, same, double = PromptResult(), PromptResult(), PromptResult()
+    for res, factor in ((half, 0.5), (same, 1.0), (double, 2.0)):
+        for level in (0.4, 0.8, 1.2):
+            res.add(1.0, "largo", level)
+            res.add(1.0, "presto", level * factor)
+    assert relative_adherence(half.log_ratio(1.0, "presto", "largo").mean, 1.0, 2.0) == pytest.approx(1.0)
+    assert relative_adherence(same.log_ratio(1.0, "presto", "largo").mean, 1.0, 2.0) == pytest.approx(0.0)
+    assert relative_adherence(double.log_ratio(1.0, "presto", "largo").mean, 1.0, 2.0) < 0
+    assert math.isnan(relative_adherence(-0.3, 2.0, 2.0)) and r.log_ratio(1.0, "presto", "largo").n == 2

@@ -13,6 +13,7 @@ training and in sampling, so a sampling state always looks like a training state
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +29,7 @@ from engine.diffusion.base import (
 )
 from engine.diffusion.batch import SABatch
 from engine.diffusion.constraints import commit_consistently, constrain
+from engine.model.density import drop_density, truth_density
 from engine.model.network import SAModel
 from engine.representation.vocab import (
     CHORD_ROW,
@@ -55,10 +57,16 @@ class AbsorbingDiffusion(Diffusion):
     # rows a bar against dozens of note rows, so at weight 1 the chords are a few per cent of the loss.
     chord_weight = 1.0
     starts_from_seeds = True  # sample(novelty < 1) keeps a share of batch.seed's rows (repeats.py)
+    # Share of training examples whose part-density condition is dropped (TrainConfig.density_dropout), for
+    # models with ``density_condition``; it is dropped with the prompt too (drop_prompt).
+    density_dropout = 0.3
 
     def loss(
         self, model: SAModel, batch: SABatch, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, dict[str, float]]:
+        if model.cfg.density_condition:  # the masked parts' true densities, dropped at random
+            truth = truth_density(batch.tokens, batch.generate, batch.track_id, batch.bar_index, batch.valid)
+            batch = replace(batch, density=drop_density(truth, self.density_dropout, generator=generator))
         batch = drop_prompt(batch, self.cfg.cond_dropout, generator)
         gen = batch.generate
         dev = gen.device
@@ -66,7 +74,7 @@ class AbsorbingDiffusion(Diffusion):
         masked = gen & (torch.rand(gen.shape, generator=generator, device=dev) < rate[:, None, None])
         cells = batch.tokens.masked_fill(masked, MASK)
         out = model(cells, batch.given, batch.track_id, batch.bar_index, batch.valid,
-                    batch.tempo, batch.instruments, masked_fraction(masked, gen))
+                    batch.tempo, batch.instruments, masked_fraction(masked, gen), density=batch.density)
         n = masked.sum().clamp(min=1)
         ce = torch.zeros((), device=dev)
         correct = torch.zeros((), device=dev)

@@ -32,7 +32,8 @@ def guide(cond: torch.Tensor, uncond: torch.Tensor, w: float) -> torch.Tensor:
 
 
 def drop_prompt(batch: SABatch, p: float, generator: torch.Generator | None = None) -> SABatch:
-    """Training side of CFG: each example loses its whole prompt (tempo NULL, no instruments) with prob p."""
+    """Training side of CFG: each example loses its whole prompt (tempo NULL, no instruments, densities
+    unknown) with prob p."""
     if p <= 0:
         return batch
     drop = torch.rand(batch.size, generator=generator, device=batch.tempo.device) < p
@@ -40,6 +41,7 @@ def drop_prompt(batch: SABatch, p: float, generator: torch.Generator | None = No
         batch,
         tempo=torch.where(drop, torch.full_like(batch.tempo, TEMPO_NULL), batch.tempo),
         instruments=batch.instruments * (~drop)[:, None],
+        density=None if batch.density is None else batch.density.masked_fill(drop[:, None], 0),
     )
 
 
@@ -61,6 +63,7 @@ class GuidedModel:
         self.valid = twice(batch.valid, batch.valid)
         self.tempo = twice(batch.tempo, u.tempo)
         self.instruments = twice(batch.instruments, u.instruments)
+        self.density = None if batch.density is None else twice(batch.density, u.density)
         self.structure = model.structure(self.track_id, self.bar_index, self.valid)
 
     def __call__(self, cells: torch.Tensor, t: torch.Tensor, known: torch.Tensor | None = None) -> SAOutput:
@@ -69,7 +72,7 @@ class GuidedModel:
             cells, t = torch.cat([cells, cells]), torch.cat([t, t])
             known = None if known is None else torch.cat([known, known])
         out = self.model(cells, self.given, self.track_id, self.bar_index, self.valid, self.tempo,
-                         self.instruments, t, known, self.structure)
+                         self.instruments, t, known, self.structure, self.density)
         if not self.double:
             return out
         B = self.size

@@ -31,6 +31,9 @@ class SABatch:
     # is none; the sampler keeps a random share of them (novelty). None = start from all MASK. Never
     # used in training.
     seed: torch.Tensor | None = None
+    # long [B, R]: each row's part density bucket (engine.model.density) at sampling, 0 = unknown; None =
+    # unknown everywhere. Training computes it from the targets (AbsorbingDiffusion.loss).
+    density: torch.Tensor | None = None
 
     @property
     def generate(self) -> torch.Tensor:
@@ -51,8 +54,10 @@ class SABatch:
                           for f in fields(self)})
 
     def without_prompt(self) -> SABatch:
-        """The unconditional twin used by classifier-free guidance: tempo NULL, no instruments."""
-        return replace(self, tempo=torch.full_like(self.tempo, TEMPO_NULL), instruments=torch.zeros_like(self.instruments))
+        """The unconditional twin used by classifier-free guidance: tempo NULL, no instruments, densities
+        unknown."""
+        return replace(self, tempo=torch.full_like(self.tempo, TEMPO_NULL), instruments=torch.zeros_like(self.instruments),
+                       density=None if self.density is None else torch.zeros_like(self.density))
 
 
 def collate(examples: list[SAExample], max_rows: int) -> SABatch:
@@ -123,3 +128,11 @@ def with_seeds(batch: SABatch, seeds: list[np.ndarray | None]) -> SABatch:
     """``batch`` with seed rows: ``seeds[i]`` is int64 [R_i, 4] for example i (repeats.seed_rows, MASK where
     there is no seed) or None. Padding rows get MASK."""
     return replace(batch, seed=_per_row(batch, seeds, N_COLUMNS, MASK, np.int64))
+
+
+def with_density(batch: SABatch, density: list[np.ndarray | None]) -> SABatch:
+    """``batch`` with per-row density buckets: ``density[i]`` is int64 [R_i] for example i (its rows as
+    collated) or None. Padding rows get 0 (unknown)."""
+    arrays = [None if d is None else np.asarray(d, dtype=np.int64)[:, None] for d in density]
+    out = _per_row(batch, arrays, 1, 0, np.int64)
+    return replace(batch, density=None if out is None else out[..., 0])

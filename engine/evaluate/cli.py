@@ -64,17 +64,20 @@ class EvaluateOptions:
     prompt_regions: int = 0  # whole-track regions regenerated under every prompt (prompts.py); 0 = off
     limits: bool = True  # part limits at sampling (register strict, drum kit, one line); False = none
     novelty: float = NOVELTY_DEFAULT  # Prompts.novelty (repeats.py)
+    part_density: bool = True  # Prompts.part_density (models with a density condition)
     precision: str = "fp32"  # the model card's figures are fp32; "auto" = what infill uses (int8 on the CPU)
     plots: bool = True
     progress: bool = True
 
 
-def _limit_prompts(limits: bool, novelty: float = NOVELTY_DEFAULT):  # noqa: ANN202 - engine.infill.Prompts
-    """The engine's default prompts with the part limits on (its defaults) or all off, at ``novelty``;
-    ValueError for a novelty outside 0-1."""
+def _limit_prompts(limits: bool, novelty: float = NOVELTY_DEFAULT, part_density: bool = True):  # noqa: ANN202
+    """The engine's default prompts (engine.infill.Prompts) with the part limits on (its defaults) or all
+    off, at ``novelty``, with or without the part density condition; ValueError for a novelty outside 0-1."""
     from engine.infill import Prompts
 
-    return Prompts(novelty=novelty) if limits else Prompts(register="off", line=False, kit=False, novelty=novelty)
+    if limits:
+        return Prompts(novelty=novelty, part_density=part_density)
+    return Prompts(register="off", line=False, kit=False, novelty=novelty, part_density=part_density)
 
 
 def _mean_metrics(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -114,7 +117,7 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
     from engine.data.split import unit_hash
 
     t_start = time.perf_counter()
-    prompts = _limit_prompts(opts.limits, opts.novelty)  # a bad novelty fails here, before any work
+    prompts = _limit_prompts(opts.limits, opts.novelty, opts.part_density)  # a bad novelty fails here, before any work
     store = SongStore(opts.data, opts.split)
     if len(store) == 0:
         raise ValueError(f"{opts.data} has no songs in the {opts.split!r} split")
@@ -130,7 +133,7 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
               "songs": len(songs), "song_ids": [s.song_id for s in songs], "tasks": list(opts.tasks),
               "variations": opts.variations, "steps": opts.steps, "guidance": opts.guidance,
               "temperature": opts.temperature, "seed": opts.seed, "limits": opts.limits, "precision": opts.precision,
-              "novelty": opts.novelty,
+              "novelty": opts.novelty, "part_density": opts.part_density,
               "thin_context": None if model is None else model.uses_thin_context(opts.thin_context)}
     result = EvaluationResult(config=config, tasks=list(opts.tasks), methods=methods, skipped=plan.skipped)
     seconds = dict.fromkeys(methods, 0.0)
@@ -206,7 +209,8 @@ def _prompt_adherence(opts: EvaluateOptions, songs: list[Song], plan, model, res
     bar = tqdm(total=len(cases) * len(prompts.GUIDANCES) * (len(prompts.TEMPO_CLASSES) + 2), desc="prompts",
                disable=not opts.progress)
     runs = prompts.prompt_adherence(cases, songs, model, opts.steps, opts.seed,
-                                    progress=lambda done, _t: bar.update(done - bar.n), thin_context=opts.thin_context)
+                                    progress=lambda done, _t: bar.update(done - bar.n), thin_context=opts.thin_context,
+                                    part_density=opts.part_density)
     bar.close()
     data = prompts.profile_store(SongStore(opts.data, "train"))
     categories = [songs[c.song].categories[t] for c in cases for t in (c.selection.tracks or ())]
@@ -255,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-limits", action="store_true",
                     help="sample without the part limits (register, drum kit, one line): the model alone")
     ap.add_argument("--novelty", type=float, default=NOVELTY_DEFAULT, help=NOVELTY_HELP)
+    ap.add_argument("--no-part-density", action="store_true",
+                    help="do not tell a model with a density condition each part's notes per bar (the model alone)")
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     return ap
@@ -279,7 +285,8 @@ def evaluate_main(argv: list[str] | None = None) -> int:
                            temperature=args.temperature, seed=args.seed,
                            thin_context={"auto": None, "on": True, "off": False}[args.thin_context],
                            ppl=args.ppl, prompt_regions=max(args.prompt_regions, 0), plots=not args.no_plots, progress=not args.quiet,
-                           limits=not args.no_limits, precision=args.precision, novelty=args.novelty)
+                           limits=not args.no_limits, precision=args.precision, novelty=args.novelty,
+                           part_density=not args.no_part_density)
     from engine.errors import StudioError
 
     try:

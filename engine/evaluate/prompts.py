@@ -121,11 +121,29 @@ class PromptResult:
             v = [x for x, y in zip(v, w, strict=False) if not math.isnan(y)]
         return _mean(v)[0]
 
+    def log_ratio(self, guidance: float, a: str, b: str) -> Advantage:
+        """Per region log(notes per beat under ``a`` / under ``b``): mean and bootstrap interval. The
+        relative reading of ``effect``: a sparse part halving its notes moves less in notes per beat than
+        the data's average part, but by the same ratio. Regions where either is 0 or NaN are left out."""
+        va, vb = (np.asarray(self.values.get(guidance, {}).get(p, []), dtype=np.float64) for p in (a, b))
+        if len(va) != len(vb):
+            return bootstrap(np.zeros(0))
+        ok = (va > 0) & (vb > 0)
+        return bootstrap(np.log(va[ok] / vb[ok]))
+
     def effect(self, guidance: float, a: str, b: str) -> Advantage:
         """Per region notes per beat under prompt ``a`` minus under ``b``: mean and bootstrap interval."""
         va, vb = (np.asarray(self.values.get(guidance, {}).get(p, []), dtype=np.float64) for p in (a, b))
         d = va - vb if len(va) == len(vb) else np.zeros(0)  # NaN where a prompt did not apply
         return bootstrap(d[~np.isnan(d)])
+
+
+def relative_adherence(model_log_ratio: float, data_a: float, data_b: float) -> float:
+    """The model's log(a / b) over the data's log(data_a / data_b) (1 = the same relative change as in the
+    data, 0 = none, < 0 = backwards); NaN when the data shows none or lacks a class."""
+    if not (data_a > 0 and data_b > 0) or data_a == data_b:
+        return float("nan")
+    return model_log_ratio / math.log(data_a / data_b)
 
 
 def adherence_ratio(model_effect: float, data_effect: float) -> float:
@@ -136,18 +154,20 @@ def adherence_ratio(model_effect: float, data_effect: float) -> float:
 
 def prompt_adherence(cases: list, songs: list, model, steps: int, seed: int,  # noqa: ANN001
                      guidances: tuple[float, ...] = GUIDANCES, progress: Callable[[int, int], None] | None = None,
-                     thin_context: bool | None = None) -> PromptResult:
+                     thin_context: bool | None = None, part_density: bool = True) -> PromptResult:
     """Regenerate each case's region (``tasks.TaskCase`` of one track) under every tempo class, the song's
     own tempo ("own"), and with ``BAND`` added to the instrument set ("band"; NaN for a song that has
-    any of it already), at each guidance; the seed is the same for every prompt of a region."""
+    any of it already), at each guidance; the seed is the same for every prompt of a region.
+    ``part_density``: Prompts.part_density (False: the tempo class acts only through the prompt as trained)."""
     from engine.data.split import unit_hash
     from engine.infill import Prompts, infill
 
     # Novelty 1 for every prompt: below 1 the song's own tempo class starts from the part's repeat and the
     # others do not (infill), so the comparison would measure the seeds, not the prompt.
-    prompts: list[tuple[str, Prompts]] = [("own", Prompts(novelty=1.0)),
-                                          *((c, Prompts(tempo_class=c, novelty=1.0)) for c in TEMPO_CLASSES),
-                                          ("band", Prompts(instruments=BAND, novelty=1.0))]
+    pd = part_density
+    prompts: list[tuple[str, Prompts]] = [("own", Prompts(novelty=1.0, part_density=pd)),
+                                          *((c, Prompts(tempo_class=c, novelty=1.0, part_density=pd)) for c in TEMPO_CLASSES),
+                                          ("band", Prompts(instruments=BAND, novelty=1.0, part_density=pd))]
     result = PromptResult()
     total, done = len(cases) * len(guidances) * len(prompts), 0
     for case in cases:
@@ -185,17 +205,24 @@ def markdown(result: PromptResult, data: DataProfile, categories: list[str]) -> 
              "Notes per beat of the regenerated part under each tempo class (\"own\": the song's) and guidance; "
              "\"data\": mean over the training split's non-melody parts of songs of that class (parts averaged). "
              "Presto − largo is per region, with its 95 % bootstrap interval; \"ratio\" is the model's "
-             "presto − largo over the data's (1: as in the data; 0: no effect; < 0: backwards).", "",
-             "| guidance | own | " + " | ".join(TEMPO_CLASSES) + " | presto − largo | ratio |",
-             "|---:|---:|" + "---:|" * len(TEMPO_CLASSES) + "---:|---:|"]
-    data_effect = data.by_tempo["presto"][0] - data.by_tempo["largo"][0]
+             "presto − largo over the data's (1: as in the data; 0: no effect; < 0: backwards). Presto / largo is "
+             "the same relative to each part's own level (geometric mean of the per-region ratios, its interval), "
+             "and \"rel.\" its log over the data's log ratio.", "",
+             "| guidance | own | " + " | ".join(TEMPO_CLASSES) + " | presto − largo | ratio | presto / largo | rel. |",
+             "|---:|---:|" + "---:|" * len(TEMPO_CLASSES) + "---:|---:|---:|---:|"]
+    data_presto, data_largo = data.by_tempo["presto"][0], data.by_tempo["largo"][0]
+    data_effect = data_presto - data_largo
     for g in sorted(result.values):
         eff = result.effect(g, "presto", "largo")
+        rel = result.log_ratio(g, "presto", "largo")
+        ratio_text = "n/a" if rel.n == 0 else f"{math.exp(rel.mean):.2f} [{math.exp(rel.low):.2f}, {math.exp(rel.high):.2f}]"
         lines.append(f"| {g:g} | {result.mean(g, 'own'):.3f} | "
                      + " | ".join(f"{result.mean(g, c):.3f}" for c in TEMPO_CLASSES)
-                     + f" | {eff.text()} ({eff.n}) | {_num(adherence_ratio(eff.mean, data_effect), '+.2f')} |")
+                     + f" | {eff.text()} ({eff.n}) | {_num(adherence_ratio(eff.mean, data_effect), '+.2f')} | {ratio_text} "
+                     f"| {_num(relative_adherence(rel.mean, data_presto, data_largo), '+.2f')} |")
+    data_ratio = data_presto / data_largo if data_largo > 0 else float("nan")
     lines.append("| data | — | " + " | ".join(f"{_num(data.by_tempo[c][0])} (n {data.by_tempo[c][1]})" for c in TEMPO_CLASSES)
-                 + f" | {_num(data_effect, '+.3f')} | |")
+                 + f" | {_num(data_effect, '+.3f')} | | {_num(data_ratio, '.2f')} | |")
     lines += ["", f"Instrument set: the same regions with {', '.join(BAND)} added to the prompt (\"band\") against "
               "the song's own set; \"data\": the regenerated parts' categories in training songs with the band "
               "against songs with none of it.", "",

@@ -39,6 +39,10 @@ class ModelConfig:
     # Each row also gets the same-rank row of its track 1, 2 and 4 bars away (aligned.aligned_rows), and the
     # onset, pitch and duration heads may copy it. Zero-initialised like rhythm_context.
     copy_context: bool = False
+    # Each row of a part being generated also gets that part's notes per bar (density.py): the truth in
+    # training, dropped at random; at sampling the part's own density around the region scaled by the
+    # prompts (tempo class, density). Zero-initialised like copy_context.
+    density_condition: bool = False
     max_rows: int = 256
     max_bars: int = 64
     # Diffusion process ("absorbing" = masked discrete diffusion, "embedding" = DiffuSeq-style Gaussian).

@@ -16,6 +16,7 @@ from torch import nn
 from engine.model.aligned import ALIGNED_COLUMNS, ALIGNED_OFFSETS
 from engine.model.blocks import MAX_BLOCK_RANK, block_rank
 from engine.model.config import ModelConfig
+from engine.model.density import N_BUCKETS
 from engine.model.pitch_classes import pitch_class_table
 from engine.model.rhythm import BAR_OFFSETS, N_POSITIONS
 from engine.representation.vocab import COL_PITCH, COLUMN_SIZES, N_CATEGORIES, N_COLUMNS, TEMPO_TOKENS
@@ -60,6 +61,8 @@ class SAEmbedding(nn.Module):
             self.rhythm = nn.Linear(len(BAR_OFFSETS) * N_POSITIONS, d, bias=False)
         if cfg.copy_context:  # the same-rank rows of the track in the bars around, in the token tables
             self.aligned = nn.Linear(len(ALIGNED_OFFSETS) * len(ALIGNED_COLUMNS) * e, d, bias=False)
+        if cfg.density_condition:  # the part's notes per bar (density.py), 0 = unknown
+            self.density = nn.Embedding(N_BUCKETS, d)
         self.given_pattern = nn.Embedding(2**N_COLUMNS, d)  # 4 bits per row: which cells are conditions
         # Prompt: tempo class (NULL = unknown/dropped) + instrument multi-hot (all zeros = no prompt).
         self.tempo = nn.Embedding(len(TEMPO_TOKENS), d)
@@ -94,11 +97,13 @@ class SAEmbedding(nn.Module):
         rhythm: torch.Tensor | None = None,
         aligned: torch.Tensor | None = None,
         rank: torch.Tensor | None = None,
+        density: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """cells [B, R, 4, e], given [B, R, 4] bool, track_id and bar_index [B, R], t [B] float,
         prompt [B, d], chord [B, R, 12] (with ``chord_context``), rhythm [B, R, O, P] (with
         ``rhythm_context``), aligned [B, R, O, 3] token ids (with ``copy_context``), rank [B, R] the
-        rows' ``block_rank`` when computed beforehand -> [B, R, d]."""
+        rows' ``block_rank`` when computed beforehand, density [B, R] the rows' density buckets (with
+        ``density_condition``; None = all unknown) -> [B, R, d]."""
         B, R = cells.shape[:2]
         if R > self.cfg.max_rows:
             raise ValueError(f"{R} rows exceed the model's max_rows {self.cfg.max_rows}")
@@ -125,5 +130,7 @@ class SAEmbedding(nn.Module):
                 raise ValueError("a copy_context model needs the aligned rows of every row")
             vecs = [self.tokens[c](aligned[..., k]) for k, c in enumerate(ALIGNED_COLUMNS)]  # [B, R, O, e] each
             x = x + self.aligned(torch.stack(vecs, dim=-2).flatten(2))
+        if self.cfg.density_condition:
+            x = x + self.density(torch.zeros_like(track_id) if density is None else density)
         x = x + (prompt + self.time(timestep_embedding(t, self.cfg.d_model)))[:, None, :]
         return self.drop(self.norm(x))

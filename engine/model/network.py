@@ -67,6 +67,8 @@ class SAModel(nn.Module):
                 nn.init.zeros_(m.rhythm.weight)
             if m.cfg.copy_context:
                 nn.init.zeros_(m.aligned.weight)
+            if m.cfg.density_condition:  # zero: a trained model goes on training with it unchanged
+                nn.init.zeros_(m.density.weight)
         elif isinstance(m, ColumnHeads):
             if m.rhythm_context:
                 nn.init.zeros_(m.rhythm_gate.weight)
@@ -107,12 +109,14 @@ class SAModel(nn.Module):
         t: torch.Tensor,
         known: torch.Tensor | None = None,
         structure: RowStructure | None = None,
+        density: torch.Tensor | None = None,
     ) -> SAOutput:
         """cells: token ids [B, R, 4] (long) or cell vectors [B, R, 4, e] (float); given [B, R, 4] bool;
         track_id, bar_index [B, R] long; valid [B, R] bool; tempo [B] long; instruments [B, 18] multi-hot
         (zero row = no prompt); t [B] float diffusion time on a 0-1000 scale; known [B, R, 4] the token ids
         of the cells known so far, MASK elsewhere (needed with ``chord_context`` when cells are vectors);
-        ``structure``: ``self.structure(track_id, bar_index, valid)`` computed beforehand (None: here)."""
+        ``structure``: ``self.structure(track_id, bar_index, valid)`` computed beforehand (None: here);
+        ``density`` [B, R] long: each row's part density bucket (engine.model.density; None = unknown)."""
         if structure is None:
             structure = self.structure(track_id, bar_index, valid)
         chord = rhythm = aligned = None
@@ -130,7 +134,7 @@ class SAModel(nn.Module):
             cells = self.embedding.embed_tokens(cells)
         B, R = cells.shape[:2]
         prompt = self.prompt(tempo, instruments)
-        x = self.embedding(cells, given, track_id, bar_index, t, prompt, chord, rhythm, aligned, structure.rank)
+        x = self.embedding(cells, given, track_id, bar_index, t, prompt, chord, rhythm, aligned, structure.rank, density)
         x = self.encoder(x, track_id, bar_index, valid, structure.mask)
         hidden = self.to_cells(x).view(B, R, N_COLUMNS, self.cfg.cell_embed_dim)
         return SAOutput(hidden, self.heads.logits_per_column(hidden, prompt, rhythm, aligned))

@@ -64,6 +64,9 @@ class TrainConfig:
     # Songs drawn with weight (songs of their tempo class) ** -tempo_balance, so rare tempo classes are
     # trained too (0 = every song once per epoch, as before; 1 = the classes equally often).
     tempo_balance: float = 0.0
+    # Share of examples whose part-density condition is dropped (models with ``density_condition``;
+    # engine.model.density), so sampling may leave it unknown. It is also dropped with the prompt.
+    density_dropout: float = 0.3
     # A checkpoint folder whose weights start the run (continued training with a new model option on);
     # "" = random initialisation. Resuming a run folder restores its own checkpoint instead.
     init_from: str = ""

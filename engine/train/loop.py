@@ -28,6 +28,7 @@ from safetensors.torch import load_file
 from engine.data.shards import SongStore, TrainingExamples
 from engine.diffusion import SABatch, collate, make_diffusion
 from engine.model.checkpoint import WEIGHTS, init_weights_from, save_checkpoint
+from engine.model.density import write_tempo_density
 from engine.model.network import SAModel
 from engine.train.config import TrainConfig, updated
 from engine.train.distributed import DDP, DistInfo, barrier, cleanup_distributed, init_distributed
@@ -171,6 +172,8 @@ def train(cfg: TrainConfig, data: str | Path, out: str | Path, *, device: str | 
             if not hasattr(diffusion, "chord_weight"):
                 raise ValueError(f"chord_loss_weight needs the absorbing diffusion, not {mcfg.diffusion!r}")
             diffusion.chord_weight = float(cfg.chord_loss_weight)
+        if hasattr(diffusion, "density_dropout"):
+            diffusion.density_dropout = float(cfg.density_dropout)
         loss_fn = loss_fn or diffusion.loss
         decay = [p for p in model.parameters() if p.ndim >= 2]
         no_decay = [p for p in model.parameters() if p.ndim < 2]
@@ -257,6 +260,8 @@ def train(cfg: TrainConfig, data: str | Path, out: str | Path, *, device: str | 
             final = ema.model if ema is not None else model
             save_checkpoint(out / "model", final, {"step": end, "weights": "ema" if ema else "raw",
                                                    "train_config": cfg.to_dict()})
+            if mcfg.density_condition:  # what the tempo prompt asks of a part's density at sampling
+                write_tempo_density(out / "model", SongStore(data, "train"))
         if log is not None:
             log.close()
         return result
