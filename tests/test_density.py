@@ -182,27 +182,33 @@ def test_infill_asks_the_part_density_of_its_context_scaled_by_the_tempo_prompt(
     model = InfillModel(SAModel(cfg).eval(), cfg, make_diffusion(cfg),
                         tempo_density={"andante": 2.0, "presto": 0.5, "largo": 4.0})
     seen: list[torch.Tensor | None] = []
+    slots: list[int] = []
     real = model.diffusion.sample
 
     def spy(net, batch, **kw):  # noqa: ANN001, ANN003
         seen.append(None if batch.density is None else batch.density.clone())
+        slots.append(int(batch.generate.any(-1).sum()))
         return real(net, batch, **kw)
 
     monkeypatch.setattr(model.diffusion, "sample", spy)
     score = pop_band(8)
     bass = 2
     own = len(score.tracks[bass].notes) / 8  # the fixture's bass plays the same every bar
-    asked = {}
+    asked, rows = {}, {}
     for name, prompts in (("own", Prompts(novelty=1.0)), ("presto", Prompts(tempo_class="presto", novelty=1.0)),
-                          ("busy", Prompts(density=2.0, novelty=1.0))):
+                          ("largo", Prompts(tempo_class="largo", novelty=1.0)), ("busy", Prompts(density=2.0, novelty=1.0))):
         seen.clear()
+        slots.clear()
         infill(score, Selection(2, 6, (bass,)), prompts, model=model)
         d = seen[0]
         assert d is not None
-        asked[name] = set(d[d != UNKNOWN].tolist())
+        asked[name], rows[name] = set(d[d != UNKNOWN].tolist()), slots[0]
     assert asked["own"] == {bucket_of(own)}
-    assert asked["presto"] == {bucket_of(own * 0.25)}
+    assert asked["presto"] == {bucket_of(own * 0.25)} and asked["largo"] == {bucket_of(own * 2.0)}
     assert asked["busy"] == {bucket_of(own * 2.0)}
+    # Slots grow for a busier tempo class (room for the notes) but stay for a sparser one: leaving the
+    # notes out is the network's choice there, which guidance can scale.
+    assert rows["presto"] == rows["own"] < rows["largo"]
     seen.clear()
     infill(score, Selection(2, 6, (), new_tracks=("STRINGS",)), Prompts(novelty=1.0), model=model)
     assert seen[0] is None  # a new part has no density of its own to keep
@@ -211,3 +217,29 @@ def test_infill_asks_the_part_density_of_its_context_scaled_by_the_tempo_prompt(
     seen.clear()
     infill(score, Selection(2, 6, (bass,)), Prompts(novelty=1.0), model=plain)
     assert seen[0] is None
+
+
+def test_loose_slots_give_more_empty_slots_and_only_when_asked() -> None:
+    """With ``loose_slots`` the slot count says less of the density (up to 150 % extra empty slots instead
+    of 50 %); runs without it see exactly the examples they saw before."""
+    from engine.representation.encode import encode
+    from engine.representation.training_masks import random_training_problem
+    from tests.midi_fixtures import pop_band
+
+    enc = encode(pop_band(16))
+
+    def fill(problem) -> float:  # noqa: ANN001 - notes / slots of the regenerated slot rows
+        ex = problem.example
+        slot = (problem.source_row < 0) & (problem.track_of_row >= 0) & ~ex.given.all(1)
+        return float((ex.tokens[slot, V.COL_ONSET] >= V.FIRST_POS).sum() / max(slot.sum(), 1)) if slot.any() else float("nan")
+
+    tight, loose = [], []
+    for k in range(60):
+        plain = random_training_problem(enc, np.random.default_rng([3, k]))
+        same = random_training_problem(enc, np.random.default_rng([3, k]), loose_slots=0.0)
+        assert np.array_equal(plain.example.tokens, same.example.tokens)
+        tight.append(fill(plain))
+        loose.append(fill(random_training_problem(enc, np.random.default_rng([3, k]), loose_slots=1.0)))
+    tight_a, loose_a = np.asarray(tight), np.asarray(loose)
+    assert np.nanmin(tight_a) >= 0.6  # notes fill at least 1 / 1.5 of the slots (rounding aside)
+    assert np.nanmean(loose_a) < np.nanmean(tight_a) - 0.1 and np.nanmin(loose_a) < 0.55

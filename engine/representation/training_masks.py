@@ -34,6 +34,9 @@ DEFAULT_WEIGHTS: tuple[float, ...] = (0.2, 0.3, 0.15, 0.15, 0.1, 0.1)
 MAX_SPAN_BARS = 8
 LOCK_PROBABILITY = 0.1  # share of 'all' examples in which some notes of the region are locked
 MAX_EXTRA_SLOTS = 0.5
+# With ``loose_slots``: up to this many extra slots per note instead, so the slot count says less of how
+# many notes a part plays and a density condition (engine.model.density) has something to tell.
+LOOSE_EXTRA_SLOTS = 1.5
 
 
 def _subset(rng: np.random.Generator, items: list[int]) -> tuple[int, ...]:
@@ -102,13 +105,15 @@ def random_training_problem(
     part_spans: float = 0.0,
     chord_masks: float = 0.0,
     harmonise: float = 0.0,
+    loose_slots: float = 0.0,
 ) -> InfillProblem:
     """A random window of the song with a random selection in it, slots filled with the real notes + PAD.
     With probability ``thin_context`` the bars beyond THIN_NEAR_BARS of the selection keep only the
     selected tracks (``build_problem``'s thin_beyond): the editor's long-context layout. ``part_spans``: see
     ``_draw_selection``. With probability ``chord_masks`` a full ('all') selection regenerates its bars' chords
     too (``Selection.chords``): the model learns to write chords from the melody and the chords around.
-    With probability ``harmonise`` the example is ``harmonise_problem`` instead."""
+    With probability ``harmonise`` the example is ``harmonise_problem`` instead. With probability
+    ``loose_slots`` the extra empty slots per (bar, track) go up to LOOSE_EXTRA_SLOTS of its notes."""
     # drawn only when asked, so that runs without it see exactly the examples they saw before
     if harmonise > 0 and rng.random() < harmonise:
         problem = harmonise_problem(encoding, rng, max_rows)
@@ -127,12 +132,14 @@ def random_training_problem(
     pairs, real = np.unique(np.stack([seg_of_row[free], encoding.track_of_row[free]], 1), axis=0, return_counts=True)
     n_real = {(int(k), int(t)): int(c) for (k, t), c in zip(pairs, real, strict=True)}
     floor = int(rng.integers(0, MIN_SLOTS + 1))
+    # drawn only when asked, so that runs without it see exactly the examples they saw before
+    extra = LOOSE_EXTRA_SLOTS if loose_slots > 0 and rng.random() < loose_slots else MAX_EXTRA_SLOTS
     memo: dict[tuple[int, int], int] = {}
 
     def slot_count(seg: int, track: int) -> int:
         if (seg, track) not in memo:
             n = n_real.get((seg, track), 0)
-            memo[(seg, track)] = max(floor, n + math.ceil(n * rng.uniform(0.0, MAX_EXTRA_SLOTS)))
+            memo[(seg, track)] = max(floor, n + math.ceil(n * rng.uniform(0.0, extra)))
         return memo[(seg, track)]
 
     # drawn only when asked, so that runs without thinning see exactly the examples they saw before
@@ -208,9 +215,10 @@ def random_training_mask(
     part_spans: float = 0.0,
     chord_masks: float = 0.0,
     harmonise: float = 0.0,
+    loose_slots: float = 0.0,
 ) -> SAExample:
     """One training example (deterministic for a given ``rng`` state). Strategies, drawn by ``weights``:
     whole tracks over the window, a 1-8 bar span x tracks, pitch-only or rhythm-only over a span,
     accompaniment given melody, melody given accompaniment, drums given the rest."""
     return random_training_problem(encoding, rng, max_rows, weights, thin_context, part_spans, chord_masks,
-                                   harmonise).example
+                                   harmonise, loose_slots).example

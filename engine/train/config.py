@@ -67,6 +67,10 @@ class TrainConfig:
     # Share of examples whose part-density condition is dropped (models with ``density_condition``;
     # engine.model.density), so sampling may leave it unknown. It is also dropped with the prompt.
     density_dropout: float = 0.3
+    # Share of examples whose regenerated parts get up to 150 % extra empty slots instead of 50 %
+    # (training_masks.LOOSE_EXTRA_SLOTS): the slot count then tells less of the density, and the density
+    # condition more.
+    loose_slots: float = 0.0
     # A checkpoint folder whose weights start the run (continued training with a new model option on);
     # "" = random initialisation. Resuming a run folder restores its own checkpoint instead.
     init_from: str = ""
