@@ -40,8 +40,9 @@ bench: deps
 # context; then configs/train_cpu_copy.json, which turns the copy context on: 1,200 steps, seed 5; then
 # 1,200 steps, seed 6, half the whole-part selections cut to a span; then configs/train_cpu_v4_gentle.json:
 # 600 steps at lr 1e-4 on the same data with the real band songs of ../shared/data/midi-corpus/band-freedoom,
-# whose MMA layers now follow the song's bars and use only grooves with a kick on 1 and a backbeat), and copy
-# the final EMA weights into resources/models/default (the model card there says how the shipped one was
+# whose MMA layers now follow the song's bars and use only grooves with a kick on 1 and a backbeat; then
+# configs/train_cpu_density.json: 900 steps with the part density condition on), and copy the final EMA
+# weights and the training split's notes per beat per tempo class (tempo_density.json) into resources/models/default (the model card there says how the shipped one was
 # made: its stages 1-6 were trained on an earlier build of the MMA layers, so this is a close copy).
 model:
 	WITH_MMA=1 bash packaging/install-deps.sh
@@ -53,11 +54,12 @@ model:
 	$(PY) -m engine train --config configs/train_cpu_copy.json --set init_from=$(RUN)-stage4/model --set seed=5 --set thin_context=0.5 --data $(DATA) --out $(RUN)-stage5
 	$(PY) -m engine train --config configs/train_cpu_copy.json --set init_from=$(RUN)-stage5/model --set seed=6 --set thin_context=0.5 --set part_spans=0.5 --data $(DATA) --out $(RUN)-stage6
 	$(PY) -m engine train --config configs/train_cpu_v4_gentle.json --set init_from=$(RUN)-stage6/model --data $(DATA) --out $(RUN)-stage7
+	$(PY) -m engine train --config configs/train_cpu_density.json --set init_from=$(RUN)-stage7/model --data $(DATA) --out $(RUN)-stage8
 	mkdir -p resources/models/default
-	cp $(RUN)-stage7/model/model.safetensors $(RUN)-stage7/model/config.json resources/models/default/
-	$(PY) -m engine evaluate --data $(DATA) --model resources/models/default --out $(RUN)-stage7/eval $(EVAL_ARGS) --ppl
-	$(PY) -m engine evaluate --data $(DATA) --model resources/models/default --out $(RUN)-stage7/eval-all $(EVAL_ARGS) --songs 0 --no-plots
-	$(PY) -m engine.evaluate.band_from_melody --data $(DATA) --songs 10 --out $(RUN)-stage7/band-from-melody.json
+	cp $(RUN)-stage8/model/model.safetensors $(RUN)-stage8/model/config.json $(RUN)-stage8/model/tempo_density.json resources/models/default/
+	$(PY) -m engine evaluate --data $(DATA) --model resources/models/default --out $(RUN)-stage8/eval $(EVAL_ARGS) --ppl
+	$(PY) -m engine evaluate --data $(DATA) --model resources/models/default --out $(RUN)-stage8/eval-all $(EVAL_ARGS) --songs 0 --no-plots
+	$(PY) -m engine.evaluate.band_from_melody --data $(DATA) --songs 10 --out $(RUN)-stage8/band-from-melody.json
 	$(PY) -m engine.evaluate.new_drums --data $(DATA) --songs 20 --out $(RUN)-stage7/new-drums.json
 	test -d $(REAL) || $(PY) -m engine dataset build $(REAL_FOLDERS) --out $(REAL) --workers $(JOBS)
 	$(PY) -m engine evaluate --data $(REAL) --split valid --model resources/models/default --out $(RUN)-stage7/eval-real-band $(EVAL_ARGS) --ppl

@@ -354,9 +354,10 @@ def infill(
     seeding = novelty < 1.0 and model.diffusion.starts_from_seeds
     conditioned = model.config.density_condition and prompts.part_density
     # What the prompts ask of each part's notes: the density prompt x, for a model told part densities,
-    # the tempo class's factor. The slots grow with a factor above 1, so a busier part has room for its
-    # notes, but do not shrink with one below: fewer notes are then the network's choice, which guidance
-    # scales (with the slots cut as well, the unguided and guided halves both filled the few slots given).
+    # the tempo class's factor. The slots follow it both ways: the network reads a part's density from its
+    # slot count above all (training gives the true notes + 0-50 % empty slots, and the bars around show
+    # the same density), so left with the usual slots it played as many notes under presto as under largo
+    # whatever density it was told (model card, "Stage 8").
     tempo_scale = (tempo_factor(model.tempo_density, TEMPO_CLASSES[encoding.tempo], prompts.tempo_class)
                    if conditioned else 1.0)
     density_scale = prompts.density * tempo_scale
@@ -369,7 +370,7 @@ def infill(
         stages = [replace(selection, tracks=(), new_tracks=(), locked_notes=frozenset()), replace(selection, chords=False)]
     plans = []
     for stage in stages:
-        slots = _slots(encoding, stage, prompts.density * max(tempo_scale, 1.0))
+        slots = _slots(encoding, stage, density_scale)
         parts = split_selection(encoding, stage, slots, model.max_rows)
         reach = [context_bars(encoding, part, model.max_rows, thin) for part in parts]
         plans.append((stage, slots, parts, reach, schedule_parts(parts, reach, bool(stage.new_tracks))))
