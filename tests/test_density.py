@@ -242,3 +242,72 @@ def test_loose_slots_give_more_empty_slots_and_only_when_asked() -> None:
     tight_a, loose_a = np.asarray(tight), np.asarray(loose)
     assert np.nanmin(tight_a) >= 0.6  # notes fill at least 1 / 1.5 of the slots (rounding aside)
     assert np.nanmean(loose_a) < np.nanmean(tight_a) - 0.1 and np.nanmin(loose_a) < 0.55
+
+
+def test_metrical_depth_follows_the_bar_hierarchy() -> None:
+    from engine.representation.training_masks import metrical_depth
+
+    got = metrical_depth(np.array([0, 16, 8, 24, 4, 12, 2, 1, 31]))
+    assert got.tolist() == [0, 1, 2, 2, 3, 3, 4, 5, 5]
+
+
+def test_shift_density_thins_one_side_of_the_region_on_its_weakest_onsets() -> None:
+    """A part loses its weakest onsets (30-70 % of its notes) either inside the region (the truth gets sparser than
+    its context) or around it (the truth is busier); downbeats stay, other parts and chords do not move."""
+    from engine.representation.encode import encode
+    from engine.representation.masks import Selection
+    from engine.representation.training_masks import metrical_depth, shift_density, thin_rows
+    from tests.midi_fixtures import pop_band
+
+    enc = encode(pop_band(16))
+    track = max(range(enc.n_tracks), key=lambda t: int((enc.track_of_row == t).sum()))
+    sel = Selection(4, 8, (track,))
+    bar_start = np.asarray(enc.grid.bar_starts)[enc.bar_of_row.clip(0)]
+    depth = metrical_depth(enc.position_of_row - bar_start)
+
+    def per_bar(e, inside: bool) -> float:  # noqa: ANN001 - mean notes per bar of the part on one side
+        part = e.track_of_row == track
+        side = (e.bar_of_row >= 4) & (e.bar_of_row < 8)
+        rows = part & (side if inside else ~side)
+        return float(rows.sum() / max(len(np.unique(e.bar_of_row[rows])), 1))
+
+    seen = set()
+    for k in range(12):
+        out = shift_density(enc, sel, np.random.default_rng(k))
+        assert out.n_rows < enc.n_rows
+        others = enc.track_of_row != track
+        assert np.array_equal(out.tokens[out.track_of_row != track], enc.tokens[others])
+        thinned_inside = per_bar(out, True) < per_bar(enc, True)
+        thinned_outside = per_bar(out, False) < per_bar(enc, False)
+        assert thinned_inside != thinned_outside  # exactly one side
+        seen.add(thinned_inside)
+        # what was dropped is the weakest level the part used on that side; bar starts never go
+        kept = {(int(p), int(b)) for p, b, t in zip(out.position_of_row, out.bar_of_row, out.track_of_row, strict=True) if t == track}
+        lost = [i for i in np.flatnonzero(enc.track_of_row == track) if (int(enc.position_of_row[i]), int(enc.bar_of_row[i])) not in kept]
+        assert lost and all(depth[i] > 0 for i in lost)
+        side = (enc.bar_of_row >= 4) & (enc.bar_of_row < 8)
+        side = side if thinned_inside else ~side
+        kept_rows = [i for i in np.flatnonzero((enc.track_of_row == track) & side) if i not in set(lost)]
+        assert max(depth[kept_rows]) < min(depth[lost])  # whole levels go, weakest first
+        assert 0.3 <= len(lost) / int(((enc.track_of_row == track) & side).sum()) <= 0.7
+    assert seen == {True, False}
+    # a part with notes on bar starts only is left alone (thinning would keep nothing)
+    only_downbeats = (enc.track_of_row == track) & (depth == 0)
+    assert not thin_rows(enc, only_downbeats).any()
+
+
+def test_density_shift_is_drawn_only_when_asked() -> None:
+    from engine.representation.encode import encode
+    from engine.representation.training_masks import random_training_problem
+    from tests.midi_fixtures import pop_band
+
+    enc = encode(pop_band(16))
+    changed = 0
+    for k in range(40):
+        plain = random_training_problem(enc, np.random.default_rng([5, k]))
+        same = random_training_problem(enc, np.random.default_rng([5, k]), density_shift=0.0)
+        assert np.array_equal(plain.example.tokens, same.example.tokens)
+        shifted = random_training_problem(enc, np.random.default_rng([5, k]), density_shift=1.0)
+        changed += int(shifted.example.tokens.shape != plain.example.tokens.shape
+                       or not np.array_equal(shifted.example.tokens, plain.example.tokens))
+    assert changed >= 10

@@ -275,3 +275,25 @@ def test_prompt_adherence_measures() -> None:
     assert relative_adherence(same.log_ratio(1.0, "presto", "largo").mean, 1.0, 2.0) == pytest.approx(0.0)
     assert relative_adherence(double.log_ratio(1.0, "presto", "largo").mean, 1.0, 2.0) < 0
     assert math.isnan(relative_adherence(-0.3, 2.0, 2.0)) and r.log_ratio(1.0, "presto", "largo").n == 2
+
+
+def test_guidance_change_reads_stronger_none_and_weaker() -> None:
+    """The guidance curve's check: a model whose presto - largo grows with guidance reads a change whose
+    interval is below 0 (the data's side), one that ignores guidance reads 0, one that weakens reads > 0."""
+    from engine.evaluate.prompts import PromptResult
+
+    def result(step: float) -> PromptResult:
+        r = PromptResult()
+        for k, level in enumerate((1.0, 1.5, 2.0, 2.5, 3.0)):
+            for g in (1.0, 3.0):
+                r.add(g, "largo", level)
+                r.add(g, "presto", level * 0.8 - (step * (g - 1.0) * (1 + 0.1 * k)))
+        return r
+
+    stronger = result(0.1).guidance_change(3.0, 1.0, "presto", "largo")
+    assert stronger.n == 5 and stronger.high < 0 and stronger.mean == pytest.approx(-0.24)
+    assert result(0.1).guidance_change(3.0, 1.0, "presto", "largo", relative=True).high < 0
+    none = result(0.0).guidance_change(3.0, 1.0, "presto", "largo")
+    assert none.mean == pytest.approx(0.0) and none.low <= 0 <= none.high
+    assert result(-0.1).guidance_change(3.0, 1.0, "presto", "largo").low > 0
+    assert result(0.1).guidance_change(2.0, 1.0, "presto", "largo").n == 0  # no values at guidance 2

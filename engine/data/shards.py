@@ -210,7 +210,7 @@ class TrainingExamples:
     def __init__(self, store: SongStore, seed: int, max_rows: int, max_bars: int = 64,
                  weights: tuple[float, ...] | None = None, transpose: bool = False, thin_context: float = 0.0,
                  part_spans: float = 0.0, chord_masks: float = 0.0, tempo_balance: float = 0.0,
-                 harmonise: float = 0.0, loose_slots: float = 0.0) -> None:
+                 harmonise: float = 0.0, loose_slots: float = 0.0, density_shift: float = 0.0) -> None:
         if len(store) == 0:
             raise ValueError(f"{store.root} has no songs in this split")
         self.store, self.seed, self.max_rows, self.max_bars, self.weights = store, seed, max_rows, max_bars, weights
@@ -220,6 +220,7 @@ class TrainingExamples:
         self.chord_masks = chord_masks  # share of full selections that regenerate their chords too
         self.harmonise = harmonise  # share of examples that write a span's chords from the melody alone
         self.loose_slots = loose_slots  # share of examples with up to 150 % extra empty slots (training_masks)
+        self.density_shift = density_shift  # share of full selections whose part density is shifted (training_masks)
         self._perm: tuple[int, np.ndarray] | None = None
         self._weights = tempo_weights([int(store.meta(i).get("tempo", 0)) for i in range(len(store))], tempo_balance) \
             if tempo_balance > 0 else None
@@ -242,7 +243,8 @@ class TrainingExamples:
         enc = self.store.encoding(self.song_of(int(k)))
         rng = np.random.default_rng([self.seed, int(k)])
         ex = random_training_mask(enc, rng, self.max_rows, self.weights or DEFAULT_WEIGHTS, self.thin_context,
-                                  self.part_spans, self.chord_masks, self.harmonise, self.loose_slots)
+                                  self.part_spans, self.chord_masks, self.harmonise, self.loose_slots,
+                                  self.density_shift)
         if self.transpose:
             from engine.representation.transpose import transpose_example
 

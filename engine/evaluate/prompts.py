@@ -131,6 +131,23 @@ class PromptResult:
         ok = (va > 0) & (vb > 0)
         return bootstrap(np.log(va[ok] / vb[ok]))
 
+    def guidance_change(self, high: float, low: float, a: str, b: str, relative: bool = False) -> Advantage:
+        """Per region, how much guidance ``high`` moves the ``a`` - ``b`` effect against guidance ``low``
+        (``relative``: the log(a / b) ratio instead): mean and bootstrap interval. The issue's "guidance
+        changes prompt adherence measurably" is an interval that excludes 0 in the data's direction."""
+        def per_region(g: float) -> np.ndarray:
+            va, vb = (np.asarray(self.values.get(g, {}).get(p, []), dtype=np.float64) for p in (a, b))
+            if len(va) != len(vb):
+                return np.zeros(0)
+            if not relative:
+                return va - vb
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where((va > 0) & (vb > 0), np.log(va / vb), np.nan)
+
+        hi, lo = per_region(high), per_region(low)
+        d = hi - lo if len(hi) == len(lo) else np.zeros(0)
+        return bootstrap(d[~np.isnan(d)])
+
     def effect(self, guidance: float, a: str, b: str) -> Advantage:
         """Per region notes per beat under prompt ``a`` minus under ``b``: mean and bootstrap interval."""
         va, vb = (np.asarray(self.values.get(guidance, {}).get(p, []), dtype=np.float64) for p in (a, b))
@@ -223,6 +240,16 @@ def markdown(result: PromptResult, data: DataProfile, categories: list[str]) -> 
     data_ratio = data_presto / data_largo if data_largo > 0 else float("nan")
     lines.append("| data | — | " + " | ".join(f"{_num(data.by_tempo[c][0])} (n {data.by_tempo[c][1]})" for c in TEMPO_CLASSES)
                  + f" | {_num(data_effect, '+.3f')} | | {_num(data_ratio, '.2f')} | |")
+    gs = sorted(result.values)
+    if len(gs) > 1:
+        lines += ["", "What guidance does to the tempo prompt: per region, presto − largo (and log presto / largo) at "
+                  f"each guidance minus at guidance {gs[0]:g}, with 95 % bootstrap intervals. An interval on the "
+                  "data's side of 0 (here " + ("negative" if data_effect < 0 else "positive") + ") means guidance "
+                  "strengthens the prompt.", "",
+                  f"| guidance | presto − largo, change from {gs[0]:g} | log presto / largo, change |", "|---:|---:|---:|"]
+        for g in gs[1:]:
+            lines.append(f"| {g:g} | {result.guidance_change(g, gs[0], 'presto', 'largo').text()} | "
+                         f"{result.guidance_change(g, gs[0], 'presto', 'largo', relative=True).text()} |")
     lines += ["", f"Instrument set: the same regions with {', '.join(BAND)} added to the prompt (\"band\") against "
               "the song's own set; \"data\": the regenerated parts' categories in training songs with the band "
               "against songs with none of it.", "",

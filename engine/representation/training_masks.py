@@ -37,6 +37,66 @@ MAX_EXTRA_SLOTS = 0.5
 # With ``loose_slots``: up to this many extra slots per note instead, so the slot count says less of how
 # many notes a part plays and a density condition (engine.model.density) has something to tell.
 LOOSE_EXTRA_SLOTS = 1.5
+# With ``density_shift``: a thinned part keeps at least this share of its notes (else the thinning is skipped).
+MIN_KEPT_SHARE = 0.3
+
+
+def metrical_depth(offset: np.ndarray) -> np.ndarray:
+    """int [N]: how fine a grid an onset needs, from its offset in 32nds from the bar start: 0 on the bar
+    start, then 1 for a position on a half-note grid (16 32nds), 2 on quarters, 3 on eighths, 4 on 16ths,
+    5 on 32nds (positions of an even bar grid; the depth of an offset is 5 minus its trailing zero bits,
+    capped). Standard metrical hierarchy (Lerdahl & Jackendoff 1983): the deeper, the weaker the onset."""
+    off = np.asarray(offset, dtype=np.int64)
+    depth = np.full(off.shape, 5, dtype=np.int64)
+    for level, step in enumerate((32, 16, 8, 4, 2)):  # a whole note, half, quarter, eighth, 16th in 32nds
+        depth = np.where((off % step == 0) & (depth == 5), level, depth)
+    return np.where(off == 0, 0, np.maximum(depth, 1))
+
+
+def thin_rows(encoding: SAEncoding, rows: np.ndarray, share: float = 0.4) -> np.ndarray:
+    """bool [R]: the rows of ``encoding`` to drop so that the note rows marked in ``rows`` lose their
+    metrically weakest onsets: per track, every note on the deepest metrical level it uses
+    (``metrical_depth``), then the next level up, until at least ``share`` of its marked notes are gone.
+    One level halves a regular pattern (16ths become eighths, eighths quarters) and downbeats stay, as an
+    arranger simplifying a part would. A level whose loss would keep fewer than MIN_KEPT_SHARE of the
+    track's marked notes (or none) is not dropped, so a part of downbeats only is left as it is."""
+    drop = np.zeros(encoding.n_rows, dtype=bool)
+    bar_start = np.asarray(encoding.grid.bar_starts)[encoding.bar_of_row.clip(0)]
+    depth = metrical_depth(encoding.position_of_row - bar_start)
+    for track in np.unique(encoding.track_of_row[rows]).tolist():
+        mine = rows & (encoding.track_of_row == track)
+        total = int(mine.sum())
+        gone = np.zeros_like(mine)
+        for level in sorted(set(depth[mine].tolist()), reverse=True):
+            if level == 0 or gone.sum() >= share * total:
+                break
+            more = gone | (mine & (depth == level))
+            if total - int(more.sum()) < max(1, MIN_KEPT_SHARE * total):
+                break
+            gone = more
+        drop |= gone
+    return drop
+
+
+def shift_density(encoding: SAEncoding, sel: Selection, rng: np.random.Generator) -> SAEncoding:
+    """The song with the density of ``sel``'s parts changed on one side of the region, so the part to
+    generate plays sparser or busier than its own context: with equal chance its notes inside the region
+    are thinned (``thin_rows``; the truth gets sparser than the bars around it) or its notes outside the
+    region are (the truth is busier than its context). Trained with the part density condition
+    (``engine.model.density``), this is what teaches the network to follow the condition where the
+    context says otherwise; without it, the context told the density and the condition was ignored."""
+    part = np.isin(encoding.track_of_row, sel.tracks or ()) & (encoding.track_of_row >= 0)
+    inside = (encoding.bar_of_row >= sel.start_bar) & (encoding.bar_of_row < sel.end_bar)
+    rows = part & (inside if rng.random() < 0.5 else ~inside)
+    drop = thin_rows(encoding, rows, float(rng.uniform(0.3, 0.6)))
+    if not drop.any():
+        return encoding
+    keep = ~drop
+    return replace(
+        encoding, tokens=encoding.tokens[keep], track_of_row=encoding.track_of_row[keep],
+        bar_of_row=encoding.bar_of_row[keep], position_of_row=encoding.position_of_row[keep],
+        velocity_of_row=encoding.velocity_of_row[keep],
+    )  # fmt: skip
 
 
 def _subset(rng: np.random.Generator, items: list[int]) -> tuple[int, ...]:
@@ -106,6 +166,7 @@ def random_training_problem(
     chord_masks: float = 0.0,
     harmonise: float = 0.0,
     loose_slots: float = 0.0,
+    density_shift: float = 0.0,
 ) -> InfillProblem:
     """A random window of the song with a random selection in it, slots filled with the real notes + PAD.
     With probability ``thin_context`` the bars beyond THIN_NEAR_BARS of the selection keep only the
@@ -113,7 +174,9 @@ def random_training_problem(
     ``_draw_selection``. With probability ``chord_masks`` a full ('all') selection regenerates its bars' chords
     too (``Selection.chords``): the model learns to write chords from the melody and the chords around.
     With probability ``harmonise`` the example is ``harmonise_problem`` instead. With probability
-    ``loose_slots`` the extra empty slots per (bar, track) go up to LOOSE_EXTRA_SLOTS of its notes."""
+    ``loose_slots`` the extra empty slots per (bar, track) go up to LOOSE_EXTRA_SLOTS of its notes. With
+    probability ``density_shift`` a full selection without locked notes has its parts' density changed on
+    one side of the region (``shift_density``)."""
     # drawn only when asked, so that runs without it see exactly the examples they saw before
     if harmonise > 0 and rng.random() < harmonise:
         problem = harmonise_problem(encoding, rng, max_rows)
@@ -127,6 +190,9 @@ def random_training_problem(
     # drawn only when asked, so that runs without chord masks see exactly the examples they saw before
     if chord_masks > 0 and sel.attributes == "all" and rng.random() < chord_masks:
         sel = replace(sel, chords=True)
+    # drawn only when asked, so that runs without it see exactly the examples they saw before
+    if density_shift > 0 and sel.attributes == "all" and sel.tracks and not sel.locked_notes and rng.random() < density_shift:
+        encoding = shift_density(encoding, sel, rng)
     _, seg_of_row = segments(encoding)
     free = (encoding.track_of_row >= 0) & ~locked_rows(encoding, sel)
     pairs, real = np.unique(np.stack([seg_of_row[free], encoding.track_of_row[free]], 1), axis=0, return_counts=True)
@@ -216,9 +282,10 @@ def random_training_mask(
     chord_masks: float = 0.0,
     harmonise: float = 0.0,
     loose_slots: float = 0.0,
+    density_shift: float = 0.0,
 ) -> SAExample:
     """One training example (deterministic for a given ``rng`` state). Strategies, drawn by ``weights``:
     whole tracks over the window, a 1-8 bar span x tracks, pitch-only or rhythm-only over a span,
     accompaniment given melody, melody given accompaniment, drums given the rest."""
     return random_training_problem(encoding, rng, max_rows, weights, thin_context, part_spans, chord_masks,
-                                   harmonise, loose_slots).example
+                                   harmonise, loose_slots, density_shift).example

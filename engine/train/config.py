@@ -71,6 +71,10 @@ class TrainConfig:
     # (training_masks.LOOSE_EXTRA_SLOTS): the slot count then tells less of the density, and the density
     # condition more.
     loose_slots: float = 0.0
+    # Share of full selections whose parts are thinned inside the region or around it
+    # (training_masks.shift_density), so the truth's density differs from its context's and only the
+    # density condition tells it: what makes the condition, and guidance on it, act.
+    density_shift: float = 0.0
     # A checkpoint folder whose weights start the run (continued training with a new model option on);
     # "" = random initialisation. Resuming a run folder restores its own checkpoint instead.
     init_from: str = ""

@@ -196,7 +196,7 @@ def train(cfg: TrainConfig, data: str | Path, out: str | Path, *, device: str | 
                                     transpose=cfg.transpose, thin_context=cfg.thin_context,
                                     part_spans=cfg.part_spans, chord_masks=cfg.chord_masks,
                                     tempo_balance=cfg.tempo_balance, harmonise=cfg.harmonise,
-                                    loose_slots=cfg.loose_slots)
+                                    loose_slots=cfg.loose_slots, density_shift=cfg.density_shift)
         val = _val_batches(data, cfg, mcfg.max_bars) if info.is_main else []
         net = DDP(model, device_ids=[dev.index] if dev.type == "cuda" else None) if info.enabled else model
         log = RunLog(out, start) if info.is_main else None
