@@ -423,13 +423,46 @@ def infill(
                 v = i % n_variations  # problems are [part a: v0 v1 ..., part b: v0 v1 ...]
                 results[v] = apply_infill(results[v], problem, rows)
         done_rounds += len(rounds)
+    region, around = _region_ticks(grid, selection)
     if selection.attributes != "rhythm" and limits.line is not False:
-        region = tuple(int(grid.position_to_tick(int(grid.bar_starts[b]))) for b in (selection.start_bar, selection.end_bar))
-        near = (max(selection.start_bar - CONTEXT_BARS, 0), min(selection.end_bar + CONTEXT_BARS, grid.n_bars))
-        around = tuple(int(grid.position_to_tick(int(grid.bar_starts[b]))) for b in near)
         lines = _line_parts(score, selection, region, around, categories, limits.line)
         results = [_one_line(out, lines, region, categories) for out in results]
+    if selection.attributes != "rhythm" and limits.register != "off":  # spikes: a register matter
+        results = [_fold_spikes(out, selection, region, around, all_categories) for out in results]
     return results
+
+
+def _region_ticks(grid: Any, selection: Selection) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Ticks of the selected bars and of the bars within CONTEXT_BARS of them."""
+    region = tuple(int(grid.position_to_tick(int(grid.bar_starts[b]))) for b in (selection.start_bar, selection.end_bar))
+    near = (max(selection.start_bar - CONTEXT_BARS, 0), min(selection.end_bar + CONTEXT_BARS, grid.n_bars))
+    around = tuple(int(grid.position_to_tick(int(grid.bar_starts[b]))) for b in near)
+    return region, around  # type: ignore[return-value]
+
+
+def _fold_spikes(out: Score, selection: Selection, region: tuple[int, int], around: tuple[int, int],
+                 categories: Any) -> Score:
+    """``out`` with the region's octave spikes folded (part_limits.fold_spikes) in every generated pitched
+    track, within the wider of its register around the region and its instrument's usual range."""
+    from engine.analysis.ranges import context_range, usual_range
+    from engine.representation.part_limits import fold_spikes
+
+    n_old = len(out.tracks) - len(selection.new_tracks)
+    tracks = list(range(n_old)) if selection.tracks is None else list(selection.tracks)
+    tracks += list(range(n_old, len(out.tracks)))
+    for t in tracks:
+        track = out.tracks[t]
+        if track.is_drum or categories[t] == "DRUMS":
+            continue
+        ctx = np.asarray([n.pitch for n in track.notes if around[0] <= n.start < around[1] and not region[0] <= n.start < region[1]])
+        usual = usual_range(categories[t], int(track.program))
+        own = context_range(ctx)
+        limit = usual if own is None else (min(own[0], usual[0]), max(own[1], usual[1]))
+        locked = frozenset((s, p) for tr, s, p in selection.locked_notes if tr == t)
+        notes, moved = fold_spikes(track.notes, *region, around, limit, locked)
+        if moved:
+            out.tracks[t] = replace(track, notes=notes)
+    return out
 
 
 def _line_parts(score: Score, selection: Selection, region: tuple[int, int], around: tuple[int, int], categories: Any,

@@ -132,3 +132,49 @@ def test_register_is_read_from_the_bars_around_the_region() -> None:
     enc = encode(Score(tracks=[Track("Bass", 33, False, far + near)]))
     problem = build_infill_problem(enc, Selection(20, 22, (0,)))
     assert part_pitch_range(enc, problem, 0, "strict") == (28, 35)
+
+
+def _line(pitches: list[int], step: int = 240) -> list[Note]:
+    return [Note(k * step, (k + 1) * step, p, 90) for k, p in enumerate(pitches)]
+
+
+def test_fold_spikes_moves_a_bass_spike_back_into_the_line_and_nothing_else() -> None:
+    """A bass line that never spikes around the region gets its spike (D4 between C2s) moved by octaves to
+    D2: same pitch class, next to its neighbours; notes outside the region are untouched, and the
+    evaluation's leap rate drops to the truth's 0."""
+    from engine.evaluate.musician import leap_rate
+    from engine.representation.part_limits import fold_spikes
+
+    pitches = [36, 38, 40, 36, 62, 36, 38, 41, 43, 36, 40, 38]
+    notes = _line(pitches)
+    region = (4 * 240, 8 * 240)
+    out, moved = fold_spikes(notes, *region, (0, 12 * 240))
+    assert moved == 1 and [n.pitch for n in out] == [36, 38, 40, 36, 38, 36, 38, 41, 43, 36, 40, 38]
+    assert out[4].pitch % 12 == 62 % 12 and (out[4].start, out[4].end) == (notes[4].start, notes[4].end)
+    assert all(a is b for k, (a, b) in enumerate(zip(notes, out, strict=True)) if k != 4)
+
+    def rate(ns: list[Note]) -> float:
+        inside = [n for n in ns if region[0] <= n.start < region[1]]
+        return leap_rate(np.array([n.pitch for n in inside]), np.array([n.start for n in inside]), np.zeros(len(inside)))
+
+    assert rate(notes) > 0 and rate(out) == 0
+
+
+def test_fold_spikes_leaves_a_part_whose_style_is_to_spike_and_respects_range_chords_and_locks() -> None:
+    from engine.representation.part_limits import fold_spikes
+
+    region = (4 * 240, 8 * 240)
+    # brass stabs that jump out and back around the region too: their style, nothing moves
+    styled = _line([48, 72, 48, 50, 74, 50, 48, 72, 48, 50, 72, 50])
+    assert fold_spikes(styled, *region, (0, 12 * 240)) == (styled, 0)
+    spiky = _line([36, 38, 40, 36, 62, 36, 38, 41, 43, 36, 40, 38])
+    # a range that does not reach the folded octave, a locked note: nothing moves
+    assert fold_spikes(spiky, *region, (0, 12 * 240), (55, 90))[1] == 0  # 74, 86: no nearer
+    assert fold_spikes(spiky, *region, (0, 12 * 240), keep=frozenset({(4 * 240, 62)}))[1] == 0
+    # a spike that is the top of a chord whose folded pitch is already sounding there stays
+    chord = [*spiky[:4], Note(4 * 240, 5 * 240, 38, 90), *spiky[4:]]
+    out, moved = fold_spikes(chord, *region, (0, 12 * 240))
+    assert moved == 0 and out == chord
+    # the spike at the region's first onset is judged with its neighbour before the region
+    edge = _line([36, 38, 40, 36, 62, 36, 38, 41])
+    assert fold_spikes(edge, 4 * 240, 5 * 240, (0, 8 * 240))[0][4].pitch == 38

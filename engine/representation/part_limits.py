@@ -7,7 +7,9 @@ lowest and highest notes +-2 semitones; loose: that or the instrument's usual ra
 a new part keeps to its instrument's usual range, and a drum part keeps to the pieces of its kit. A part
 whose notes around the region never overlap (a vocal line, a bass line) stays one line: overlapping notes
 in the region are cut where the next one starts (``one_line``; which parts are lines:
-``analysis.lines.line_tracks``, the evaluation's own definition).
+``analysis.lines.line_tracks``, the evaluation's own definition). With the register kept (strict or
+loose), a note that leaps more than an octave out of the line and straight back is moved by octaves next
+to its neighbours when the part never does that around the region (``fold_spikes``).
 """
 
 from __future__ import annotations
@@ -147,3 +149,71 @@ def line_up_region(notes: list[Note], start: int, end: int, keep_high: bool = Tr
         last = line[-1]
         line[-1] = Note(last.start, max(last.start + 1, min(after)), last.pitch, last.velocity)
     return sorted(outside + line, key=lambda n: (n.start, n.pitch)), dropped
+
+
+OCTAVE = 12
+SPIKE = 12  # semitones: a move larger than this, out and straight back, is a spike (musician.LEAP's size)
+
+
+def _outer_voices(notes: list[Note]) -> tuple[list[int], dict[int, list[int]]]:
+    """(sorted onsets, onset -> indices of ``notes`` starting there)."""
+    groups: dict[int, list[int]] = {}
+    for i, n in enumerate(notes):
+        groups.setdefault(n.start, []).append(i)
+    return sorted(groups), groups
+
+
+def _spikes(voice: np.ndarray) -> np.ndarray:
+    """bool [N]: positions whose move in and move out both exceed SPIKE semitones in opposite directions."""
+    out = np.zeros(len(voice), dtype=bool)
+    if len(voice) < 3:
+        return out
+    d = np.diff(voice)
+    out[1:-1] = (np.abs(d[:-1]) > SPIKE) & (np.abs(d[1:]) > SPIKE) & (np.sign(d[:-1]) != np.sign(d[1:]))
+    return out
+
+
+def fold_spikes(notes: list[Note], start: int, end: int, around: tuple[int, int],
+                pitch_range: tuple[int, int] = (PITCH_MIN, PITCH_MAX),
+                keep: frozenset[tuple[int, int]] = frozenset()) -> tuple[list[Note], int]:
+    """``notes`` (one track, ticks) with each spike in [start, end) moved by octaves towards its neighbours:
+    a highest (or lowest) note that leaps more than an octave away from the onset before it and straight
+    back at the onset after it. Only for a part that never does so in the bars ``around`` the region
+    (ticks, outside it): there the spike is the sampler's slip, not the part's style (in the real-band
+    validation songs bass lines never spike, brass stabs do). The note keeps its pitch class, so it still
+    fits the chord; a move that would leave ``pitch_range`` (MIDI, inclusive) or land on a note already
+    sounding at that onset is not made, nor is one of a note in ``keep`` ((start tick, pitch): the user's
+    locked notes). Neighbours may lie outside the region.
+    Returns (notes in their original order, notes moved)."""
+    window = [n for n in notes if around[0] <= n.start < around[1]]
+    onsets, groups = _outer_voices(window)
+    if len(onsets) < 3:
+        return notes, 0
+    inside = np.asarray([start <= t < end for t in onsets])
+    top = np.asarray([max(window[i].pitch for i in groups[t]) for t in onsets])
+    low = np.asarray([min(window[i].pitch for i in groups[t]) for t in onsets])
+    if ((_spikes(top) | _spikes(low)) & ~inside).any():
+        return notes, 0  # the part spikes around the region: its style
+    moved: dict[int, int] = {}  # index into window -> new pitch
+    for voice, pick in ((top, max), (low, min)):
+        for k in range(1, len(onsets) - 1):
+            if not inside[k] or not _spikes(voice[k - 1 : k + 2])[1]:
+                continue
+            p, a, b = int(voice[k]), int(voice[k - 1]), int(voice[k + 1])
+            best = min((p + s for s in range(-9 * OCTAVE, 10 * OCTAVE, OCTAVE)
+                        if s and pitch_range[0] <= p + s <= pitch_range[1]),
+                       key=lambda q: (max(abs(q - a), abs(q - b)), abs(q - p)), default=None)
+            group = groups[onsets[k]]
+            i = pick(group, key=lambda j: moved.get(j, window[j].pitch))
+            taken = {moved.get(j, window[j].pitch) for j in group if j != i}
+            if (window[i].start, window[i].pitch) in keep:
+                continue
+            if best is None or best in taken or max(abs(best - a), abs(best - b)) >= max(abs(p - a), abs(p - b)):
+                continue
+            moved[i] = best
+            top[k] = max(moved.get(j, window[j].pitch) for j in group)
+            low[k] = min(moved.get(j, window[j].pitch) for j in group)
+    if not moved:
+        return notes, 0
+    new = {id(window[i]): p for i, p in moved.items()}
+    return [Note(n.start, n.end, new[id(n)], n.velocity) if id(n) in new else n for n in notes], len(moved)
