@@ -109,7 +109,9 @@ class PromptPanel(QWidget):
         for key, label in (("strict", "Strict (the part's own range)"), ("loose", "Loose (or the instrument's)"), ("off", "Off")):
             self.register.addItem(label, key)
         self.register.setToolTip("Pitch range of regenerated parts: strict keeps each part within its own range around the "
-                                 "region (+-2 semitones; new parts: the instrument's usual range)")
+                                 "region (+-2 semitones; new parts: the instrument's usual range). Strict and loose "
+                                 "also move a note that leaps over an octave and straight back by octaves, in a part "
+                                 "that never does so around the region")
         self.one_line = QComboBox()
         for key, label in (("auto", "Auto (parts that are one line)"), ("on", "Always"), ("off", "Never")):
             self.one_line.addItem(label, key)

@@ -252,7 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "condition, the notes per bar it is asked for (its own around the region)")
     p.add_argument("--register", choices=["strict", "loose", "off"], default="strict",
                    help="pitch range of regenerated parts: strict = their own range around the region +-2 semitones "
-                        "(new parts: the instrument's usual range); loose = that or the instrument's range; off")
+                        "(new parts: the instrument's usual range); loose = that or the instrument's range; off. "
+                        "Strict and loose also fold a note that leaps over an octave and straight back, in a part "
+                        "that never does so around the region")
     p.add_argument("--line", choices=["auto", "on", "off"], default="auto",
                    help="one note at a time: auto = for parts that play one line around the region")
     p.add_argument("--novelty", type=float, default=NOVELTY_DEFAULT, help=NOVELTY_HELP)
