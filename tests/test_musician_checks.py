@@ -297,3 +297,14 @@ def test_guidance_change_reads_stronger_none_and_weaker() -> None:
     assert none.mean == pytest.approx(0.0) and none.low <= 0 <= none.high
     assert result(-0.1).guidance_change(3.0, 1.0, "presto", "largo").low > 0
     assert result(0.1).guidance_change(2.0, 1.0, "presto", "largo").n == 0  # no values at guidance 2
+
+
+def test_leap_spike_counts_tell_a_spike_from_a_new_register() -> None:
+    """bench.leap_spikes' count: a note out an octave and straight back is two spike moves; a line that
+    leaps once into a new register and stays has one leap and no spike; steps have neither."""
+    from bench.leap_spikes import outer_moves
+
+    onsets = np.arange(6)
+    assert outer_moves(np.array([36, 38, 62, 36, 38, 40]), onsets) == (10, 4, 4)  # top and low voice alike
+    assert outer_moves(np.array([36, 38, 62, 64, 62, 60]), onsets) == (10, 2, 0)
+    assert outer_moves(np.array([60, 62, 64, 65, 67, 69]), onsets) == (10, 0, 0)
