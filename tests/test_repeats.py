@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -448,3 +450,34 @@ def test_a_rest_in_the_phrase_repeats_as_a_rest() -> None:
     pad = [Note(b * BAR, (b + 1) * BAR, 48, 60) for b in range(20)]  # the song goes on around it
     enc = encode(Score(tracks=[Track("Vocal", 0, False, quiet, category="MELODY"), Track("Pad", 89, False, pad)], chords=chords))
     assert source_bars(enc, 0, 8, 12) == {}
+
+
+def test_a_phrase_much_sparser_than_the_bars_next_to_the_region_pays_for_it() -> None:
+    """The demo's bass plays 8 notes a bar around bars 9-12 and 2 in the intro 8 bars back. Chords and
+    self-similarity favoured the intro's phrase, and bars could leave a denser phrase for it one by one,
+    so the regenerated bass played 10 notes where the song plays 32. With the density cost the phrase and
+    every bar come from where the part plays as it does now."""
+    from engine.midi_io import read_midi
+    from engine.representation.encode import encode
+    from engine.representation.repeats import DENSITY_COST, _density_costs, source_bars
+
+    before = -1
+    # one bar: the sparse phrase scores 0.7 higher alone; its cost (2 vs 8 notes) is 0.5 * log2(9 / 3) = 0.79
+    c = {8: {(8, before): (1.9, (0, 0)), (4, before): (1.2, (4, 0))}}
+    assert phrase_sources(c) == {8: (0, 0)}
+    sparse = DENSITY_COST * np.log2(9 / 3)
+    assert phrase_sources(c, cost={(8, before): sparse, (4, before): 0.0}) == {8: (4, 0)}
+    # a bar does not leave the phrase for a sparse bar whose lead is only its cost
+    two = {8: {(4, before): (1.5, (4, 0)), (8, before): (1.5, (0, 0))},
+           9: {(4, before): (1.0, (5, 0)), (8, before): (1.79, (1, 0))}}
+    assert phrase_sources(two)[9] == (1, 0)
+    assert phrase_sources(two, cost={(8, before): sparse, (4, before): 0.0}) == {8: (4, 0), 9: (5, 0)}
+
+    song = read_midi(Path(__file__).resolve().parents[1] / "resources" / "demo" / "demo_song.mid")
+    enc = encode(song)
+    bass = next(i for i, c in enumerate(enc.categories) if c == "BASS")
+    per_bar = np.bincount(enc.bar_of_row[enc.track_of_row == bass] - enc.first_bar)
+    assert per_bar[0] < per_bar[7] / 2  # the premise: a sparse intro, a busy verse
+    sources = source_bars(enc, bass, 8, 12)
+    assert sources and all(per_bar[src - enc.first_bar] == per_bar[7] for src, _ in sources.values())
+    assert _density_costs(enc, bass, {8: {(8, before): (0.0, (0, 0))}}, 8, 12)[(8, before)] > 0.5
