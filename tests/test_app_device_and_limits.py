@@ -108,3 +108,19 @@ def test_register_and_line_prompts_reach_the_engine_prompts() -> None:
     backend.infill(request, None, None)
     assert captured["prompts"]["register"] == "loose" and captured["prompts"]["line"] is True
     assert captured["prompts"]["novelty"] == 0.4
+
+
+def test_the_prompt_form_keeps_its_height_in_a_short_window(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    """A fresh-user run at 1440 x 860 found the Regenerate panel's prompt rows squashed below their size,
+    combo text clipped. The form keeps its height; the side panel scrolls instead."""
+    settings = AppSettings.in_file(tmp_path / "s.ini")
+    window = MainWindow(backend=RecordingBackend(), settings=settings)
+    qtbot.addWidget(window)
+    for height in (860, 600):
+        window.resize(1440, height)
+        window.show()
+        qtbot.waitExposed(window)
+        qtbot.wait(50)
+        panel = window.prompt_panel
+        assert panel.height() >= panel.sizeHint().height()
+        assert window.prompt_panel.regenerate.isVisibleTo(window)
