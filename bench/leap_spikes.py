@@ -16,29 +16,23 @@ import argparse
 
 import numpy as np
 
-from engine.evaluate.musician import LEAP
+from engine.evaluate.musician import LEAP, outer_voices
+from engine.representation.part_limits import spike_positions
 
 KINDS = ("truth", "model", "folded")
 
 
 def outer_moves(pitch: np.ndarray, onset: np.ndarray) -> tuple[int, int, int]:
-    """(moves, leaps over LEAP semitones, leaps that are half of a spike) of the highest and lowest voice."""
-    times = np.unique(onset)
-    if len(times) < 2:
+    """(moves, leaps over LEAP semitones, leaps that are half of a spike) of the highest and lowest voice
+    (``musician.outer_voices``); a spike as ``part_limits.spike_positions``, the fold's own definition."""
+    top, low = outer_voices(pitch, onset)
+    if len(top) < 2:
         return 0, 0, 0
-    k = np.searchsorted(times, onset)
-    top, low = np.full(len(times), -1), np.full(len(times), 999)
-    np.maximum.at(top, k, pitch)
-    np.minimum.at(low, k, pitch)
     moves = leaps = spikes = 0
     for voice in (top, low):
         d = np.diff(voice)
-        big = np.abs(d) > LEAP
-        turn = np.sign(d[:-1]) != np.sign(d[1:])
-        spike = np.zeros(len(d), dtype=bool)
-        spike[:-1] |= big[:-1] & big[1:] & turn
-        spike[1:] |= big[:-1] & big[1:] & turn
-        moves, leaps, spikes = moves + len(d), leaps + int(big.sum()), spikes + int(spike.sum())
+        at = spike_positions(voice)  # a move is half of a spike when it leaves or enters one
+        moves, leaps, spikes = moves + len(d), leaps + int((np.abs(d) > LEAP).sum()), spikes + int((at[:-1] | at[1:]).sum())
     return moves, leaps, spikes
 
 

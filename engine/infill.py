@@ -444,8 +444,8 @@ def _fold_spikes(out: Score, selection: Selection, region: tuple[int, int], arou
                  categories: Any) -> Score:
     """``out`` with the region's octave spikes folded (part_limits.fold_spikes) in every generated pitched
     track, within the wider of its register around the region and its instrument's usual range."""
-    from engine.analysis.ranges import context_range, usual_range
-    from engine.representation.part_limits import fold_spikes
+    from engine.analysis.ranges import CONTEXT_MIN_NOTES
+    from engine.representation.part_limits import fold_spikes, register_range
 
     n_old = len(out.tracks) - len(selection.new_tracks)
     tracks = list(range(n_old)) if selection.tracks is None else list(selection.tracks)
@@ -455,9 +455,7 @@ def _fold_spikes(out: Score, selection: Selection, region: tuple[int, int], arou
         if track.is_drum or categories[t] == "DRUMS":
             continue
         ctx = np.asarray([n.pitch for n in track.notes if around[0] <= n.start < around[1] and not region[0] <= n.start < region[1]])
-        usual = usual_range(categories[t], int(track.program))
-        own = context_range(ctx)
-        limit = usual if own is None else (min(own[0], usual[0]), max(own[1], usual[1]))
+        limit = register_range(categories[t], int(track.program), ctx, "loose", min_notes=CONTEXT_MIN_NOTES)
         locked = frozenset((s, p) for tr, s, p in selection.locked_notes if tr == t)
         notes, moved = fold_spikes(track.notes, *region, around, limit, locked)
         if moved:

@@ -56,7 +56,10 @@ def usual_range(category: str, program: int | None = None) -> tuple[int, int]:
     return USUAL_RANGE.get(category, (21, 108))
 
 
-def context_range(pitches: np.ndarray, margin: int = CONTEXT_MARGIN, min_notes: int = 4) -> tuple[int, int] | None:
+CONTEXT_MIN_NOTES = 4  # notes a part needs around the region before its own range is trusted (context_range)
+
+
+def context_range(pitches: np.ndarray, margin: int = CONTEXT_MARGIN, min_notes: int = CONTEXT_MIN_NOTES) -> tuple[int, int] | None:
     """(lowest - margin, highest + margin) of a part's notes around the region; None with fewer than
     ``min_notes`` notes (too little to know the part's register)."""
     p = np.asarray(pitches)

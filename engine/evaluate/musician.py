@@ -194,6 +194,18 @@ def context_range_share(pitch: np.ndarray, track: np.ndarray, ctx_pitch: np.ndar
                                  lambda mine, own: (mine >= own.min() - margin) & (mine <= own.max() + margin))
 
 
+def outer_voices(pitch: np.ndarray, onset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(highest, lowest) MIDI pitch at each distinct onset of one part, in onset order (int64 [T] each)."""
+    pitch, onset = np.asarray(pitch, dtype=np.int64), np.asarray(onset, dtype=np.int64)
+    times = np.unique(onset)
+    k = np.searchsorted(times, onset)
+    top = np.full(len(times), -1, dtype=np.int64)
+    low = np.full(len(times), 999, dtype=np.int64)
+    np.maximum.at(top, k, pitch)
+    np.minimum.at(low, k, pitch)
+    return top, low
+
+
 def leap_rate(pitch: np.ndarray, onset: np.ndarray, track: np.ndarray, leap: int = LEAP) -> float:
     """Share of moves larger than ``leap`` semitones in the outer voices: per track, from each onset to
     the next, the move of the highest note and the move of the lowest (a line's only note is both; chord
@@ -202,15 +214,9 @@ def leap_rate(pitch: np.ndarray, onset: np.ndarray, track: np.ndarray, leap: int
     leaps, moves = 0, 0
     for t in np.unique(track).tolist():
         m = track == t
-        o, p = onset[m], pitch[m]
-        times = np.unique(o)
-        if len(times) < 2:
+        top, low = outer_voices(pitch[m], onset[m])
+        if len(top) < 2:
             continue
-        k = np.searchsorted(times, o)
-        top = np.full(len(times), -1, dtype=np.int64)
-        low = np.full(len(times), 999, dtype=np.int64)
-        np.maximum.at(top, k, p)
-        np.minimum.at(low, k, p)
         steps = np.concatenate([np.abs(np.diff(top)), np.abs(np.diff(low))])
         leaps += int((steps > leap).sum())
         moves += len(steps)

@@ -72,9 +72,16 @@ def part_pitch_range(encoding: SAEncoding, problem: InfillProblem, track: int, r
     """(low, high) MIDI notes ``track`` may play in the region, or None for no limit."""
     if register == "off":
         return None
-    category = problem.categories[track]
+    return register_range(problem.categories[track], program, context_pitches(encoding, problem, track), register)
+
+
+def register_range(category: str, program: int | None, context: np.ndarray, register: str,
+                   min_notes: int = MIN_RANGE_NOTES) -> tuple[int, int]:
+    """(low, high) MIDI notes of a part under ``register`` "strict" or "loose" (module docstring), from its
+    pitches ``context`` around the region: the instrument's usual range when they are fewer than
+    ``min_notes`` (``analysis.ranges.context_range``)."""
     usual = usual_range(category, program)
-    ctx = context_range(context_pitches(encoding, problem, track), min_notes=MIN_RANGE_NOTES)
+    ctx = context_range(context, min_notes=min_notes)
     if ctx is None:
         return usual
     if register == "strict":
@@ -163,7 +170,7 @@ def _outer_voices(notes: list[Note]) -> tuple[list[int], dict[int, list[int]]]:
     return sorted(groups), groups
 
 
-def _spikes(voice: np.ndarray) -> np.ndarray:
+def spike_positions(voice: np.ndarray) -> np.ndarray:
     """bool [N]: positions whose move in and move out both exceed SPIKE semitones in opposite directions."""
     out = np.zeros(len(voice), dtype=bool)
     if len(voice) < 3:
@@ -192,12 +199,12 @@ def fold_spikes(notes: list[Note], start: int, end: int, around: tuple[int, int]
     inside = np.asarray([start <= t < end for t in onsets])
     top = np.asarray([max(window[i].pitch for i in groups[t]) for t in onsets])
     low = np.asarray([min(window[i].pitch for i in groups[t]) for t in onsets])
-    if ((_spikes(top) | _spikes(low)) & ~inside).any():
+    if ((spike_positions(top) | spike_positions(low)) & ~inside).any():
         return notes, 0  # the part spikes around the region: its style
     moved: dict[int, int] = {}  # index into window -> new pitch
     for voice, pick in ((top, max), (low, min)):
         for k in range(1, len(onsets) - 1):
-            if not inside[k] or not _spikes(voice[k - 1 : k + 2])[1]:
+            if not inside[k] or not spike_positions(voice[k - 1 : k + 2])[1]:
                 continue
             p, a, b = int(voice[k]), int(voice[k - 1]), int(voice[k + 1])
             best = min((p + s for s in range(-9 * OCTAVE, 10 * OCTAVE, OCTAVE)

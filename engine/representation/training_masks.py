@@ -41,6 +41,15 @@ LOOSE_EXTRA_SLOTS = 1.5
 MIN_KEPT_SHARE = 0.3
 
 
+def keep_rows(encoding: SAEncoding, keep: np.ndarray) -> SAEncoding:
+    """``encoding`` with only the rows marked in ``keep`` (bool [R]); every per-row array follows."""
+    return replace(
+        encoding, tokens=encoding.tokens[keep], track_of_row=encoding.track_of_row[keep],
+        bar_of_row=encoding.bar_of_row[keep], position_of_row=encoding.position_of_row[keep],
+        velocity_of_row=encoding.velocity_of_row[keep],
+    )  # fmt: skip
+
+
 def metrical_depth(offset: np.ndarray) -> np.ndarray:
     """int [N]: how fine a grid an onset needs, from its offset in 32nds from the bar start: 0 on the bar
     start, then 1 for a position on a half-note grid (16 32nds), 2 on quarters, 3 on eighths, 4 on 16ths,
@@ -89,14 +98,7 @@ def shift_density(encoding: SAEncoding, sel: Selection, rng: np.random.Generator
     inside = (encoding.bar_of_row >= sel.start_bar) & (encoding.bar_of_row < sel.end_bar)
     rows = part & (inside if rng.random() < 0.5 else ~inside)
     drop = thin_rows(encoding, rows, float(rng.uniform(0.3, 0.6)))
-    if not drop.any():
-        return encoding
-    keep = ~drop
-    return replace(
-        encoding, tokens=encoding.tokens[keep], track_of_row=encoding.track_of_row[keep],
-        bar_of_row=encoding.bar_of_row[keep], position_of_row=encoding.position_of_row[keep],
-        velocity_of_row=encoding.velocity_of_row[keep],
-    )  # fmt: skip
+    return keep_rows(encoding, ~drop) if drop.any() else encoding
 
 
 def _subset(rng: np.random.Generator, items: list[int]) -> tuple[int, ...]:
@@ -225,12 +227,7 @@ def melody_only(encoding: SAEncoding) -> SAEncoding:
     from engine.representation.chord_source import NOT_HARMONY
 
     harmony = np.asarray([c not in NOT_HARMONY for c in encoding.categories] + [False], dtype=bool)
-    keep = ~harmony[encoding.track_of_row]  # track -1 (chord and bar rows) indexes the appended False
-    return replace(
-        encoding, tokens=encoding.tokens[keep], track_of_row=encoding.track_of_row[keep],
-        bar_of_row=encoding.bar_of_row[keep], position_of_row=encoding.position_of_row[keep],
-        velocity_of_row=encoding.velocity_of_row[keep],
-    )  # fmt: skip
+    return keep_rows(encoding, ~harmony[encoding.track_of_row])  # track -1 (chord, bar rows) indexes the appended False
 
 
 def without_chords_outside(encoding: SAEncoding, start_bar: int, end_bar: int) -> SAEncoding:
@@ -242,10 +239,7 @@ def without_chords_outside(encoding: SAEncoding, start_bar: int, end_bar: int) -
     keep = ~(outside & (encoding.tokens[:, 3] == CHANGE))
     tokens = encoding.tokens.copy()
     tokens[outside, 2] = NO_CHORD
-    return replace(
-        encoding, tokens=tokens[keep], track_of_row=encoding.track_of_row[keep], bar_of_row=encoding.bar_of_row[keep],
-        position_of_row=encoding.position_of_row[keep], velocity_of_row=encoding.velocity_of_row[keep],
-    )  # fmt: skip
+    return keep_rows(replace(encoding, tokens=tokens), keep)
 
 
 def harmonise_problem(encoding: SAEncoding, rng: np.random.Generator, max_rows: int = 256) -> InfillProblem | None:
