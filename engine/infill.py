@@ -78,6 +78,9 @@ class Prompts:
     # bar: its own around the region x the tempo class's factor x ``density``. False: not told (the
     # network reads the density from the context alone, and the tempo class acts only as trained).
     part_density: bool = True
+    # Guidance scales the tempo class's density factor too (density.guided_factor: factor ** guidance).
+    # False: the factor is applied once whatever the guidance (before stop 31), for comparison.
+    guide_density: bool = True
 
     @property
     def limits(self) -> PartLimits:
@@ -316,7 +319,7 @@ def infill(
 
     from engine.analysis.grid import beat_grid
     from engine.diffusion.batch import collate, split_tokens, with_density, with_pitch_limits, with_seeds
-    from engine.model.density import tempo_factor
+    from engine.model.density import guided_factor, tempo_factor
     from engine.representation.apply import apply_infill
     from engine.representation.chord_source import has_harmony
     from engine.representation.encode import encode, score_categories, score_chords
@@ -358,7 +361,9 @@ def infill(
     # slot count above all (training gives the true notes + 0-50 % empty slots, and the bars around show
     # the same density), so left with the usual slots it played as many notes under presto as under largo
     # whatever density it was told (model card, "Stage 8").
-    tempo_scale = (tempo_factor(model.tempo_density, TEMPO_CLASSES[encoding.tempo], prompts.tempo_class)
+    # Guidance scales the tempo class's pull on that plan as it scales the network's (guided_factor).
+    tempo_scale = (guided_factor(tempo_factor(model.tempo_density, TEMPO_CLASSES[encoding.tempo], prompts.tempo_class),
+                                 guidance if prompts.guide_density else 1.0)
                    if conditioned else 1.0)
     density_scale = prompts.density * tempo_scale
     programs = [int(t.program) for t in score.tracks] + [DEFAULT_PROGRAM[c] for c in selection.new_tracks]

@@ -22,6 +22,7 @@ from engine.model.density import (
     bucket,
     context_density,
     drop_density,
+    guided_factor,
     read_tempo_density,
     tempo_factor,
     truth_density,
@@ -199,7 +200,7 @@ def test_infill_asks_the_part_density_of_its_context_scaled_by_the_tempo_prompt(
                           ("largo", Prompts(tempo_class="largo", novelty=1.0)), ("busy", Prompts(density=2.0, novelty=1.0))):
         seen.clear()
         slots.clear()
-        infill(score, Selection(2, 6, (bass,)), prompts, model=model)
+        infill(score, Selection(2, 6, (bass,)), prompts, guidance=1.0, model=model)
         d = seen[0]
         assert d is not None
         asked[name], rows[name] = set(d[d != UNKNOWN].tolist()), slots[0]
@@ -216,6 +217,54 @@ def test_infill_asks_the_part_density_of_its_context_scaled_by_the_tempo_prompt(
     seen.clear()
     infill(score, Selection(2, 6, (bass,)), Prompts(novelty=1.0), model=plain)
     assert seen[0] is None
+
+
+def test_guided_factor_is_the_log_normal_guidance_product() -> None:
+    """factor ** w: w = 0 ignores the prompt, 1 follows it, 2 doubles its log; a prompt that agrees (1) or
+    no number is left alone."""
+    assert guided_factor(0.5, 0.0) == 1.0
+    assert guided_factor(0.5, 1.0) == pytest.approx(0.5)
+    assert guided_factor(0.5, 2.0) == pytest.approx(0.25) and guided_factor(2.0, 3.0) == pytest.approx(8.0)
+    assert guided_factor(1.0, 3.0) == 1.0
+    assert guided_factor(float("nan"), 2.0) == guided_factor(0.0, 2.0) == guided_factor(-1.0, 2.0) == 1.0
+    assert guided_factor(0.5, -1.0) == 1.0  # below 0 is read as 0, the unconditional plan
+
+
+def test_guidance_scales_the_tempo_prompts_density_plan_and_leaves_the_songs_own_alone(monkeypatch) -> None:
+    """Presto asks fewer slots and a lower density bucket as guidance rises, largo more; the song's own
+    class asks the same at every guidance; with guide_density off the plan ignores guidance (it fails if
+    guidance does not reach the plan, or reaches it when the prompt agrees with the song)."""
+    from engine.infill import InfillModel, Prompts, Selection, infill
+    from tests.midi_fixtures import pop_band
+
+    cfg = ModelConfig.tiny(density_condition=True)
+    model = InfillModel(SAModel(cfg).eval(), cfg, make_diffusion(cfg),
+                        tempo_density={"andante": 2.0, "presto": 1.6, "largo": 2.6})
+    seen: list[tuple[int, int]] = []
+    real = model.diffusion.sample
+
+    def spy(net, batch, **kw):  # noqa: ANN001, ANN003
+        d = batch.density
+        seen.append((int(batch.generate.any(-1).sum()), int(d[d != UNKNOWN].max())))
+        return real(net, batch, steps=1, **{k: v for k, v in kw.items() if k != "steps"})
+
+    monkeypatch.setattr(model.diffusion, "sample", spy)
+    score = pop_band(8)
+
+    def plan(prompts: Prompts, g: float) -> tuple[int, int]:
+        seen.clear()
+        infill(score, Selection(2, 6, (1,)), prompts, guidance=g, steps=1, model=model)  # the piano, 12 a bar
+        return sum(n for n, _ in seen), max(b for _, b in seen)  # all windows of the region
+
+    presto = [plan(Prompts(tempo_class="presto", novelty=1.0), g) for g in (1.0, 2.0, 3.0)]
+    largo = [plan(Prompts(tempo_class="largo", novelty=1.0), g) for g in (1.0, 2.0, 3.0)]
+    own = [plan(Prompts(novelty=1.0), g) for g in (1.0, 2.0, 3.0)]
+    assert presto[0][0] > presto[1][0] > presto[2][0] and presto[0][1] > presto[2][1]
+    assert largo[0][0] < largo[1][0] < largo[2][0] and largo[0][1] < largo[2][1]
+    assert own[0] == own[1] == own[2]
+    assert plan(Prompts(tempo_class="presto", novelty=1.0), 0.0) == own[0]  # w = 0: the unconditional plan
+    flat = [plan(Prompts(tempo_class="presto", novelty=1.0, guide_density=False), g) for g in (1.0, 3.0)]
+    assert flat[0] == flat[1] == presto[0]
 
 
 def test_loose_slots_give_more_empty_slots_and_only_when_asked() -> None:

@@ -94,6 +94,26 @@ def tempo_factor(table: Mapping[str, float] | None, song_class: str, asked_class
     return float(a) / float(s)
 
 
+def guided_factor(factor: float, guidance: float) -> float:
+    """The density factor a prompt asks for under classifier-free guidance ``guidance`` (w): ``factor ** w``.
+
+    Why: the sampler, not the network, sets how many note slots a part gets (``infill``'s slot plan), so
+    guidance mixing the network's logits cannot move a part's density beyond that plan, and a tempo prompt
+    read the same at guidance 1 and 3 (model card, "After stage 8"). The plan is made part of the guided
+    model instead. Guidance samples from p(x | c)^w p(x)^(1 - w) (Ho & Salimans 2022, "Classifier-Free
+    Diffusion Guidance"); with the density modelled as log-normal of the same spread with and without the
+    prompt, centred on log d_c and log d_u, that product is again log-normal, centred on
+    log d_u + w (log d_c - log d_u). The unconditional plan is the context's density (factor 1), so the
+    guided plan is the context's density x factor^w: w = 0 ignores the prompt, 1 follows it as trained,
+    and a prompt that agrees with the song (factor 1) is left alone at every w.
+
+    factor: the prompt's density ratio (> 0; e.g. ``tempo_factor``); guidance: w >= 0. Returns a ratio > 0;
+    1 for a factor that is not a positive number."""
+    if not factor > 0 or math.isnan(factor) or math.isinf(factor):
+        return 1.0
+    return float(factor) ** max(float(guidance), 0.0)
+
+
 def context_density(bar_of_row: np.ndarray, track_of_row: np.ndarray, track: int, start_bar: int, end_bar: int,
                     near: int = 8) -> float:
     """Mean notes per bar of ``track`` over the bars in which it plays within ``near`` bars of the region
