@@ -481,3 +481,76 @@ def test_a_phrase_much_sparser_than_the_bars_next_to_the_region_pays_for_it() ->
     sources = source_bars(enc, bass, 8, 12)
     assert sources and all(per_bar[src - enc.first_bar] == per_bar[7] for src, _ in sources.values())
     assert _density_costs(enc, bass, {8: {(8, before): (0.0, (0, 0))}}, 8, 12)[(8, before)] > 0.5
+
+
+def _line(bar: int, pitches: tuple[int, ...]) -> list[Note]:
+    """One bar of quarter notes on ``pitches``."""
+    return [Note(bar * BAR + k * BEAT, bar * BAR + k * BEAT + 400, p, 90) for k, p in enumerate(pitches)]
+
+
+def test_a_verse_melody_repeats_from_its_first_time_32_bars_back() -> None:
+    """Verse (bars 1-8), chorus (9-16), two other sections, verse again (33-40, the region), chorus again:
+    the chorus repeats 32 bars on around the region, so the region's source is the first verse, bar for
+    bar. With lags of at most 16 bars the first verse is out of reach (the test fails there)."""
+    verse = [(60 + b, 62 + b, 64, 67) for b in range(8)]
+    chorus = [(72, 71 - b, 69, 67 + b % 3) for b in range(8)]
+    other = [(55 + (b * 5) % 12, 57, 59 + b % 2, 50) for b in range(16)]
+    bars = verse + chorus + other + verse + chorus
+    melody = [n for b, p in enumerate(bars) for n in _line(b, p)]
+    enc = encode(Score(tracks=[Track("Melody", 0, False, melody)]))
+    src = source_bars(enc, 0, 32, 40, pitched=True, moves=False)
+    assert {b: s for b, (s, _m) in src.items()} == {b: b - 32 for b in range(32, 40)}
+    short = source_bars(enc, 0, 32, 40, pitched=True, moves=False, lags=(1, 2, 4, 8, 12, 16))
+    assert {b: s for b, (s, _m) in short.items()} != {b: b - 32 for b in range(32, 40)}
+
+
+def test_the_parts_that_stay_point_to_the_bars_the_melody_repeats() -> None:
+    """The melody never repeats around the region, so its own context says nothing; the piano, which
+    stays, plays in the region what it played 12 bars before, and so does the truth's melody. With the
+    piano given as kept the source is 12 bars back; without it, not."""
+    n = 32
+    # every bar its own notes (no two bars share an onset and pitch), so no lag repeats
+    melody_bars = [tuple(36 + 2 * b + k for k in range(4)) for b in range(n)]
+    piano_bars = [tuple(30 + 2 * b + k for k in range(4)) for b in range(n)]
+    for b in range(20, 24):  # the region repeats bars 9-12 in both parts
+        melody_bars[b], piano_bars[b] = melody_bars[b - 12], piano_bars[b - 12]
+    melody = [x for b, p in enumerate(melody_bars) for x in _line(b, p)]
+    piano = [x for b, p in enumerate(piano_bars) for x in _line(b, p)]
+    enc = encode(Score(tracks=[Track("Melody", 0, False, melody), Track("Piano", 0, False, piano)]))
+    with_piano = source_bars(enc, 0, 20, 24, pitched=True, moves=False, kept=(1,))
+    assert {b: s for b, (s, _m) in with_piano.items()} == {b: b - 12 for b in range(20, 24)}
+    alone = source_bars(enc, 0, 20, 24, pitched=True, moves=False)
+    assert {b: s for b, (s, _m) in alone.items()} != {b: b - 12 for b in range(20, 24)}
+
+
+def test_a_long_lag_seen_on_one_bar_pair_does_not_outscore_a_phrase() -> None:
+    from engine.representation.repeats import MIN_PAIRS, self_similarity
+
+    a, b = frozenset({(1, 60)}), frozenset({(1, 62)})
+    patterns = {0: a, 1: b, 2: a, 3: b, 40: a}
+    near = {2: a, 3: b}
+    assert self_similarity(near, patterns, -2) == pytest.approx(2 / MIN_PAIRS)  # two pairs, both equal
+    assert self_similarity(near, patterns, 38) == pytest.approx(1 / MIN_PAIRS)  # one pair only
+    assert self_similarity(near, patterns, -1) == 0.0 and self_similarity(near, patterns, 100) == 0.0
+
+
+def test_two_regenerated_parts_are_seeded_with_the_part_that_stays_as_a_guide() -> None:
+    """Piano and bass regenerated over a melody that stays (the accompaniment task): both are seeded, and
+    from the bars 12 back, where the melody and both parts played what they play in the region."""
+    n = 32
+    bars = {name: [tuple(base + 2 * b + k for k in range(4)) for b in range(n)] for name, base in
+            (("melody", 40), ("piano", 34), ("bass", 28))}
+    for b in range(20, 24):
+        for part in bars.values():
+            part[b] = part[b - 12]
+    tracks = [Track(name.title(), program, False, [x for b, p in enumerate(bars[name]) for x in _line(b, p)])
+              for name, program in (("melody", 0), ("piano", 0), ("bass", 33))]
+    enc = encode(Score(tracks=tracks))
+    problem = build_infill_problem(enc, Selection(20, 24, (1, 2)))
+    seeds = seed_rows(enc, problem)
+    assert seeds is not None
+    for track in (1, 2):
+        for bar in range(20, 24):
+            rows = (problem.track_of_row == track) & (problem.bar_of_row == bar) & (seeds[:, COL_PITCH] >= FIRST_PITCH)
+            got = sorted(int(p) - FIRST_PITCH + PITCH_MIN for p in seeds[rows, COL_PITCH])
+            assert got == sorted(bars[("melody", "piano", "bass")[track]][bar - 12])
