@@ -277,6 +277,10 @@ def test_evaluate_cli_prompt_adherence(tiny_dataset: Path, tmp_path: Path) -> No
     assert set(pa["values"]["2.0"]) == {"own", "largo", "andante", "moderato", "allegro", "presto", "band"}
     assert all(len(v) == 1 for v in pa["values"]["1.0"].values())
     assert all(v is not None and v >= 0 for v in pa["values"]["3.0"]["presto"])
+    assert results["config"]["guide_density"] is True  # guidance scales the tempo class's density plan
+    from engine.evaluate.cli import build_parser
+
+    assert build_parser().parse_args(["--data", "d", "--out", "o", "--no-guided-density"]).no_guided_density
     md = (out / "results.md").read_text()
     assert "## prompt adherence (1 whole-track region," in md and "presto − largo" in md
     # without a model there is nothing to prompt

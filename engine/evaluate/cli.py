@@ -65,6 +65,7 @@ class EvaluateOptions:
     limits: bool = True  # part limits at sampling (register strict, drum kit, one line); False = none
     novelty: float = NOVELTY_DEFAULT  # Prompts.novelty (repeats.py)
     part_density: bool = True  # Prompts.part_density (models with a density condition)
+    guide_density: bool = True  # Prompts.guide_density: guidance scales the tempo class's density plan
     precision: str = "fp32"  # the model card's figures are fp32; "auto" = what infill uses (int8 on the CPU)
     plots: bool = True
     progress: bool = True
@@ -133,7 +134,7 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
               "songs": len(songs), "song_ids": [s.song_id for s in songs], "tasks": list(opts.tasks),
               "variations": opts.variations, "steps": opts.steps, "guidance": opts.guidance,
               "temperature": opts.temperature, "seed": opts.seed, "limits": opts.limits, "precision": opts.precision,
-              "novelty": opts.novelty, "part_density": opts.part_density,
+              "novelty": opts.novelty, "part_density": opts.part_density, "guide_density": opts.guide_density,
               "thin_context": None if model is None else model.uses_thin_context(opts.thin_context)}
     result = EvaluationResult(config=config, tasks=list(opts.tasks), methods=methods, skipped=plan.skipped)
     seconds = dict.fromkeys(methods, 0.0)
@@ -210,7 +211,7 @@ def _prompt_adherence(opts: EvaluateOptions, songs: list[Song], plan, model, res
                disable=not opts.progress)
     runs = prompts.prompt_adherence(cases, songs, model, opts.steps, opts.seed,
                                     progress=lambda done, _t: bar.update(done - bar.n), thin_context=opts.thin_context,
-                                    part_density=opts.part_density)
+                                    part_density=opts.part_density, guide_density=opts.guide_density)
     bar.close()
     data = prompts.profile_store(SongStore(opts.data, "train"))
     categories = [songs[c.song].categories[t] for c in cases for t in (c.selection.tracks or ())]
@@ -261,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--novelty", type=float, default=NOVELTY_DEFAULT, help=NOVELTY_HELP)
     ap.add_argument("--no-part-density", action="store_true",
                     help="do not tell a model with a density condition each part's notes per bar (the model alone)")
+    ap.add_argument("--no-guided-density", action="store_true",
+                    help="prompt runs: the tempo class's density factor applied once, whatever the guidance "
+                         "(as before density.guided_factor)")
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     return ap
@@ -286,7 +290,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
                            thin_context={"auto": None, "on": True, "off": False}[args.thin_context],
                            ppl=args.ppl, prompt_regions=max(args.prompt_regions, 0), plots=not args.no_plots, progress=not args.quiet,
                            limits=not args.no_limits, precision=args.precision, novelty=args.novelty,
-                           part_density=not args.no_part_density)
+                           part_density=not args.no_part_density, guide_density=not args.no_guided_density)
     from engine.errors import StudioError
 
     try:

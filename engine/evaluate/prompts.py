@@ -171,20 +171,22 @@ def adherence_ratio(model_effect: float, data_effect: float) -> float:
 
 def prompt_adherence(cases: list, songs: list, model, steps: int, seed: int,  # noqa: ANN001
                      guidances: tuple[float, ...] = GUIDANCES, progress: Callable[[int, int], None] | None = None,
-                     thin_context: bool | None = None, part_density: bool = True) -> PromptResult:
+                     thin_context: bool | None = None, part_density: bool = True,
+                     guide_density: bool = True) -> PromptResult:
     """Regenerate each case's region (``tasks.TaskCase`` of one track) under every tempo class, the song's
     own tempo ("own"), and with ``BAND`` added to the instrument set ("band"; NaN for a song that has
     any of it already), at each guidance; the seed is the same for every prompt of a region.
-    ``part_density``: Prompts.part_density (False: the tempo class acts only through the prompt as trained)."""
+    ``part_density``: Prompts.part_density (False: the tempo class acts only through the prompt as trained);
+    ``guide_density``: Prompts.guide_density (False: guidance does not scale the density plan)."""
     from engine.data.split import unit_hash
     from engine.infill import Prompts, infill
 
     # Novelty 1 for every prompt: below 1 the song's own tempo class starts from the part's repeat and the
     # others do not (infill), so the comparison would measure the seeds, not the prompt.
-    pd = part_density
-    prompts: list[tuple[str, Prompts]] = [("own", Prompts(novelty=1.0, part_density=pd)),
-                                          *((c, Prompts(tempo_class=c, novelty=1.0, part_density=pd)) for c in TEMPO_CLASSES),
-                                          ("band", Prompts(instruments=BAND, novelty=1.0, part_density=pd))]
+    kw = {"novelty": 1.0, "part_density": part_density, "guide_density": guide_density}
+    prompts: list[tuple[str, Prompts]] = [("own", Prompts(**kw)),
+                                          *((c, Prompts(tempo_class=c, **kw)) for c in TEMPO_CLASSES),
+                                          ("band", Prompts(instruments=BAND, **kw))]
     result = PromptResult()
     total, done = len(cases) * len(guidances) * len(prompts), 0
     for case in cases:
