@@ -194,21 +194,31 @@ def source_bars(encoding: SAEncoding, track: int, start_bar: int, end_bar: int, 
         if bar not in chords:
             chords[bar] = bar_chords(encoding, bar)
         return chords[bar]
-    kept_patterns: dict[tuple[int, int], frozenset] = {}
+    kept_set = frozenset(kept)
+    kept_patterns: dict[int, dict[int, frozenset]] = {}  # per bar: kept track -> its pattern there
     near_adjacent: dict[int, float] = {}  # per candidate bar: its likeness to the bars next to the region
     matches: dict[tuple[bytes, bytes], tuple[float, int]] = {}
 
+    def kept_in(bar: int) -> dict[int, frozenset]:
+        if bar not in kept_patterns:
+            rows = encoding.bar_rows(bar)
+            t, tracks = encoding.tokens[rows], encoding.track_of_row[rows].tolist()
+            by_track: dict[int, set] = {}
+            for k, onset, pitch in zip(tracks, t[:, COL_ONSET].tolist(), t[:, COL_PITCH].tolist(), strict=True):
+                if k in kept_set:
+                    by_track.setdefault(k, set()).add((onset, pitch))
+            kept_patterns[bar] = {k: frozenset(v) for k, v in by_track.items()}
+        return kept_patterns[bar]
+
     def kept_similarity(target: int, source: int) -> float:
-        # how alike the parts that stay are in the two bars (a verse's second time under its melody)
-        sims = []
-        for k in kept:
-            for bar in (target, source):
-                if (k, bar) not in kept_patterns:
-                    kept_patterns[(k, bar)] = bar_pattern(encoding, k, bar)
-            a, b2 = kept_patterns[(k, target)], kept_patterns[(k, source)]
-            if a or b2:
-                sims.append(pattern_similarity(a, b2))
-        return sum(sims) / len(sims) if sims else 0.0
+        # how alike the parts that stay are in the two bars (a verse's second time under its melody): the
+        # mean over the kept parts that play in either bar (one silent in both says nothing)
+        a, b2 = kept_in(target), kept_in(source)
+        playing = a.keys() | b2.keys()
+        if not playing:
+            return 0.0
+        empty: frozenset = frozenset()
+        return sum(pattern_similarity(a.get(k, empty), b2.get(k, empty)) for k in playing) / len(playing)
     # per bar: (lag, -1 before / +1 after) -> (score, (source, interval))
     candidates: dict[int, dict[tuple[int, int], tuple[float, tuple[int, int]]]] = {}
     for b in range(start_bar, end_bar):
