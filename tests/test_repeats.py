@@ -554,3 +554,24 @@ def test_two_regenerated_parts_are_seeded_with_the_part_that_stays_as_a_guide() 
             rows = (problem.track_of_row == track) & (problem.bar_of_row == bar) & (seeds[:, COL_PITCH] >= FIRST_PITCH)
             got = sorted(int(p) - FIRST_PITCH + PITCH_MIN for p in seeds[rows, COL_PITCH])
             assert got == sorted(bars[("melody", "piano", "bass")[track]][bar - 12])
+
+
+def test_drums_follow_their_own_bars_and_pitched_parts_the_parts_that_stay(monkeypatch) -> None:
+    """seed_rows asks source_bars to compare the parts that stay for a pitched part only."""
+    import engine.representation.repeats as repeats
+
+    seen: dict[int, tuple[int, ...]] = {}
+    real = repeats.source_bars
+
+    def spy(encoding, track, *a, **kw):  # noqa: ANN001, ANN002, ANN003
+        seen[track] = kw.get("kept", ())
+        return real(encoding, track, *a, **kw)
+
+    monkeypatch.setattr(repeats, "source_bars", spy)
+    drums = _drum_song().tracks[0]
+    bass = _bass_song().tracks[0]
+    melody = Track("Melody", 0, False, [x for b in range(16) for x in _line(b, (60, 62, 64, 65))])
+    song = Score(tracks=[melody, bass, drums], chords=_bass_song().chords)
+    enc = encode(song)
+    assert seed_rows(enc, build_infill_problem(enc, Selection(8, 12, (1, 2)))) is not None
+    assert seen == {1: (0,), 2: ()}

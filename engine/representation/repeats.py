@@ -20,7 +20,10 @@ the one the region sits in), (c) for pitched parts, the share of beats whose cho
 by one interval, the same for the whole bar (the same harmony, or the same progression on another root:
 the part's notes are then moved by that interval, as a bass or piano pattern moves to the next chord; a
 melody is never moved, it repeats at its pitch), and (d) the similarity of the parts that stay, in the
-candidate bar and in the target bar (a verse's melody comes back over the verse's accompaniment). The
+candidate bar and in the target bar, for pitched parts (a verse's melody comes back over the verse's
+accompaniment; a drum groove follows its own bars: with (d) the sources chosen for drums matched their
+truth 0.911 on the valid split's accompaniment regions, without it 0.928, and the test split's drum
+checks fell). The
 region then takes one place for all its bars (``phrase_sources``): the lag and side with the highest
 total, as a phrase repeats a phrase, except a bar that has a much better bar over its own chord; a bar
 where the part rests there rests in the region too.
@@ -376,7 +379,7 @@ def seed_rows(encoding: SAEncoding, problem: InfillProblem, region: tuple[int, i
     for track in np.unique(problem.track_of_row[slot]).tolist():
         pitched = problem.categories[track] != "DRUMS"
         src = source_bars(encoding, track, lo, hi, pitched, chords_known=not sel.chords,
-                          moves=problem.categories[track] != "MELODY", kept=staying)
+                          moves=problem.categories[track] != "MELODY", kept=staying if pitched else ())
         ref = _mean_pitch(encoding, track, lo - 1) if pitched else None  # the register the part comes from
         for bar, (source, interval) in src.items():
             if not sel.start_bar <= bar < sel.end_bar:
