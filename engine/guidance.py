@@ -9,4 +9,5 @@ w (``engine.model.density.guided_factor``), so guidance acts on the prompt and n
 """
 
 GUIDANCE_DEFAULT = 1.5
-GUIDANCE_HELP = "How strongly the prompts steer the result: 0 = ignore them, 1 = as trained, more = stronger (default 1.5)"
+GUIDANCE_HELP = ("How strongly the prompts steer the result: 0 = ignore them, 1 = as trained, more = stronger "
+                 "(default 1.5); a tempo class changes a part's number of notes more at higher guidance")
