@@ -130,7 +130,7 @@ class EngineBackend:
         prompts = prompts_cls(tempo_class=request.prompts.tempo_class, instruments=request.instruments,
                               register=request.prompts.register,
                               line={"auto": None, "on": True, "off": False}[request.prompts.one_line],
-                              novelty=request.prompts.novelty)
+                              novelty=request.prompts.novelty, melody_scale=request.prompts.melody_scale)
         p = request.prompts
         return list(
             module.infill(

@@ -23,6 +23,7 @@ from engine.analysis.grid import POSITIONS_PER_BEAT, BeatGrid, beat_grid
 from engine.analysis.tempo import TEMPO_CLASSES
 from engine.guidance import GUIDANCE_DEFAULT
 from engine.novelty import NOVELTY_DEFAULT
+from engine.scale import MELODY_SCALE_DEFAULT
 from engine.score import ChordLabel, KeySignature, Note, Score, TempoChange, TimeSignature, Track
 
 NoteKey = tuple[int, int, int]  # (track index, start tick, pitch): how the engine names a locked note
@@ -98,6 +99,7 @@ class PromptSettings:
     register: str = "strict"  # pitch range of regenerated parts: strict / loose / off (engine Prompts.register)
     one_line: str = "auto"  # one note at a time: auto (parts that are a line around the region) / on / off
     novelty: float = NOVELTY_DEFAULT  # 1 = all new, lower = closer to the part's own repeat (engine.novelty)
+    melody_scale: bool = MELODY_SCALE_DEFAULT  # a regenerated melody keeps its pitch classes (engine.scale)
 
     def __post_init__(self) -> None:
         if self.attributes not in ATTRIBUTES:
@@ -114,6 +116,7 @@ class PromptSettings:
         self.guidance = float(min(max(self.guidance, 0.0), 10.0))
         self.temperature = float(min(max(self.temperature, 0.05), 3.0))
         self.novelty = float(min(max(self.novelty, 0.0), 1.0))
+        self.melody_scale = bool(self.melody_scale)
         self.seed = int(self.seed) % (2**31)
 
     def preferences(self) -> PromptSettings:

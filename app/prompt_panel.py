@@ -33,6 +33,7 @@ from engine.analysis.categories import CATEGORIES
 from engine.analysis.tempo import TEMPO_CLASSES
 from engine.guidance import GUIDANCE_HELP
 from engine.novelty import NOVELTY_HELP
+from engine.scale import MELODY_SCALE_HELP
 
 ATTRIBUTE_LABELS = {
     "all": "Everything (pitch + rhythm)",
@@ -116,6 +117,8 @@ class PromptPanel(QWidget):
         for key, label in (("auto", "Auto (parts that are one line)"), ("on", "Always"), ("off", "Never")):
             self.one_line.addItem(label, key)
         self.one_line.setToolTip("One note at a time: a vocal or bass line stays a line")
+        self.melody_scale = QCheckBox("Melody keeps its scale")
+        self.melody_scale.setToolTip(MELODY_SCALE_HELP)
         self.novelty = QDoubleSpinBox()
         self.novelty.setRange(0.0, 1.0)
         self.novelty.setSingleStep(0.1)
@@ -158,6 +161,7 @@ class PromptPanel(QWidget):
         form2.addRow("Seed", self.seed)
         form2.addRow("Register", self.register)
         form2.addRow("One line", self.one_line)
+        form2.addRow("", self.melody_scale)
         buttons = QHBoxLayout()
         buttons.addWidget(self.regenerate, 2)
         buttons.addWidget(self.cancel, 1)
@@ -179,6 +183,7 @@ class PromptPanel(QWidget):
         self.new_tracks.itemDoubleClicked.connect(self._remove_new_track)
         self.regenerate.clicked.connect(self.regenerateRequested)
         self.chords.toggled.connect(self.chordsToggled)
+        self.melody_scale.toggled.connect(self._emit)
         self.cancel.clicked.connect(self.cancelRequested)
 
     def _fill_tempo(self) -> None:
@@ -200,7 +205,7 @@ class PromptPanel(QWidget):
         """Show ``prompts`` without echoing a change back."""
         self._prompts = prompts
         widgets = (self.attributes, self.tempo, self.guidance, self.variations, self.steps, self.temperature, self.seed,
-                   self.register, self.one_line, self.novelty)
+                   self.register, self.one_line, self.novelty, self.melody_scale)
         for w in widgets:
             w.blockSignals(True)
         try:
@@ -214,6 +219,7 @@ class PromptPanel(QWidget):
             self.seed.setValue(prompts.seed)
             self.register.setCurrentIndex(max(0, self.register.findData(prompts.register)))
             self.one_line.setCurrentIndex(max(0, self.one_line.findData(prompts.one_line)))
+            self.melody_scale.setChecked(prompts.melody_scale)
         finally:
             for w in widgets:
                 w.blockSignals(False)
@@ -236,6 +242,7 @@ class PromptPanel(QWidget):
             register=self.register.currentData(),
             one_line=self.one_line.currentData(),
             novelty=self.novelty.value(),
+            melody_scale=self.melody_scale.isChecked(),
         )
         self.promptsChanged.emit(self._prompts)
 

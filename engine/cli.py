@@ -12,6 +12,7 @@ from pathlib import Path
 from engine.errors import StudioError
 from engine.guidance import GUIDANCE_DEFAULT, GUIDANCE_HELP
 from engine.novelty import NOVELTY_DEFAULT, NOVELTY_HELP
+from engine.scale import MELODY_SCALE_HELP
 
 
 def _read_with_grid(args: argparse.Namespace):  # noqa: ANN202 - Score
@@ -182,7 +183,7 @@ def _infill(args: argparse.Namespace) -> int:
     try:
         prompts = Prompts(tempo_class=args.tempo, instruments=tuple(dict.fromkeys(wanted + added)), density=args.density,
                           register=args.register, line={"auto": None, "on": True, "off": False}[args.line],
-                          novelty=args.novelty)
+                          novelty=args.novelty, melody_scale=args.melody_scale == "on")
     except ValueError as exc:
         raise StudioError(str(exc)) from None
     selection = Selection(start, end, tracks, args.attributes, new_tracks)
@@ -257,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "that never does so around the region")
     p.add_argument("--line", choices=["auto", "on", "off"], default="auto",
                    help="one note at a time: auto = for parts that play one line around the region")
+    p.add_argument("--melody-scale", choices=["on", "off"], default="on", help=MELODY_SCALE_HELP)
     p.add_argument("--novelty", type=float, default=NOVELTY_DEFAULT, help=NOVELTY_HELP)
     p.add_argument("--model", help="checkpoint folder (default: the bundled model)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",

@@ -36,6 +36,7 @@ from engine.representation.masks import (
     split_selection,
 )
 from engine.representation.part_limits import CONTEXT_BARS, REGISTERS, PartLimits
+from engine.scale import MELODY_SCALE_DEFAULT
 from engine.score import ChordLabel, Score
 from engine.threads import prefer_passive_wait
 
@@ -70,6 +71,9 @@ class Prompts:
     register: str = "strict"
     line: bool | None = None  # one note at a time: None = for parts that are one line around the region
     kit: bool = True  # drums keep the pieces they play around the region
+    # A regenerated melody's pitch classes follow the melody's own around the region
+    # (representation.melody_scale); False: as the network alone chooses them.
+    melody_scale: bool = MELODY_SCALE_DEFAULT
     # How far regenerated parts move from their own repeat (repeats.py): 1 = generated from scratch; below
     # 1 sampling starts from the bar each part plays again there, keeping a 1 - novelty share of its
     # notes. A tempo class other than the song's own always generates from scratch (novelty 1).
@@ -318,11 +322,19 @@ def infill(
     import torch
 
     from engine.analysis.grid import beat_grid
-    from engine.diffusion.batch import collate, split_tokens, with_density, with_pitch_limits, with_seeds
+    from engine.diffusion.batch import (
+        collate,
+        split_tokens,
+        with_density,
+        with_pitch_limits,
+        with_pitch_targets,
+        with_seeds,
+    )
     from engine.model.density import guided_factor, tempo_factor
     from engine.representation.apply import apply_infill
     from engine.representation.chord_source import has_harmony
     from engine.representation.encode import encode, score_categories, score_chords
+    from engine.representation.melody_scale import scale_targets
     from engine.representation.part_limits import pitch_allowed
     from engine.representation.repeats import seed_register, seed_rows
 
@@ -391,6 +403,7 @@ def infill(
             limit_masks = []
             seeds = []
             densities = []
+            targets = []
             for k in members:
                 part = parts[k]
                 for v in range(n_variations):
@@ -404,14 +417,16 @@ def infill(
                     problem.example = _with_prompt(problem.example, prompts, selection.new_tracks)
                     problems.append(problem)
                     limit = pitch_allowed(enc, problem, limits, programs) if stage.attributes != "rhythm" else None
-                    seed = seed_rows(enc, problem, (selection.start_bar, selection.end_bar)) if seeding else None
+                    seed = seed_rows(enc, problem, (selection.start_bar, selection.end_bar), density_scale) if seeding else None
                     if seed is not None:  # generated rows stay in the register of the repeat they start from
                         limit = seed_register(seed, problem, limit)
                     limit_masks.append(limit)
                     seeds.append(seed)
                     densities.append(part_densities(enc, problem, density_scale) if conditioned else None)
+                    fit = prompts.melody_scale and stage.attributes != "rhythm"
+                    targets.append(scale_targets(enc, problem) if fit else None)
             batch = with_pitch_limits(collate([p.example for p in problems], model.max_rows), limit_masks)
-            batch = with_density(with_seeds(batch, seeds), densities).to(device)
+            batch = with_pitch_targets(with_density(with_seeds(batch, seeds), densities), targets).to(device)
 
             def step_progress(done: int, _total: int, offset: int = (done_rounds + r) * steps) -> None:
                 if progress is not None:

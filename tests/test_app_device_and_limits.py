@@ -108,6 +108,27 @@ def test_register_and_line_prompts_reach_the_engine_prompts() -> None:
     backend.infill(request, None, None)
     assert captured["prompts"]["register"] == "loose" and captured["prompts"]["line"] is True
     assert captured["prompts"]["novelty"] == 0.4
+    assert captured["prompts"]["melody_scale"] is True  # the default reaches the engine
+    off = InfillRequest(demo_score(), RegionSelection(1, 2, (0,)), PromptSettings(melody_scale=False), frozenset(), ())
+    backend.infill(off, None, None)
+    assert captured["prompts"]["melody_scale"] is False
+    assert PromptSettings.from_dict(PromptSettings(melody_scale=False).to_dict()).melody_scale is False  # remembered
+    assert PromptSettings(melody_scale=False).preferences().melody_scale is False  # a preference, kept across songs
+
+
+def test_the_melody_scale_box_sets_the_prompt(qtbot) -> None:  # noqa: ANN001
+    from app.prompt_panel import PromptPanel
+    from engine.scale import MELODY_SCALE_DEFAULT, MELODY_SCALE_HELP
+
+    panel = PromptPanel()
+    qtbot.addWidget(panel)
+    seen = []
+    panel.promptsChanged.connect(seen.append)
+    assert panel.melody_scale.isChecked() is MELODY_SCALE_DEFAULT and panel.melody_scale.toolTip() == MELODY_SCALE_HELP
+    panel.melody_scale.setChecked(False)
+    assert seen and seen[-1].melody_scale is False
+    panel.set_prompts(PromptSettings(melody_scale=True))
+    assert panel.melody_scale.isChecked() and panel.prompts().melody_scale
 
 
 def test_the_prompt_form_keeps_its_height_in_a_short_window(qtbot, tmp_path: Path) -> None:  # noqa: ANN001

@@ -575,3 +575,72 @@ def test_drums_follow_their_own_bars_and_pitched_parts_the_parts_that_stay(monke
     enc = encode(song)
     assert seed_rows(enc, build_infill_problem(enc, Selection(8, 12, (1, 2)))) is not None
     assert seen == {1: (0,), 2: ()}
+
+
+def test_a_repeat_s_rests_stay_rests_and_its_notes_are_rewritten_as_notes() -> None:
+    """At novelty 0.5 the bass of bars 8-12 plays as many notes per bar as its repeat: the seeded empty
+    slots stay empty and every seeded note the sampler does not keep is rewritten as a note. With the old
+    rule (empty slots drawn like notes, rewritten rows free to be empty) a random network changes the
+    count: the first assertion on ``free`` shows it does here."""
+    from engine.diffusion.absorbing import reveal_seeds, rewritten_notes
+
+    enc = encode(_bass_song(16))
+    problem, batch = _batch(enc, Selection(8, 12, (0,)))
+    seed = batch.seed[0]
+    rest = (seed[:, COL_ONSET] == PAD)
+    note = (seed[:, COL_ONSET] != PAD) & (seed[:, COL_ONSET] != MASK)
+    assert rest.any() and note.any()  # the bars have spare slots (1.25 x the notes) as well as notes
+    tokens = batch.tokens.masked_fill(batch.generate, MASK)
+    _, masked = reveal_seeds(tokens, batch.generate.clone(), batch, 0.99, torch.Generator().manual_seed(0))
+    assert not masked[0, rest].any()  # every seeded empty slot revealed (empty), even at novelty 0.99
+    assert masked[0, note, COL_ONSET].float().mean() > 0.9  # the notes are nearly all to be rewritten
+    assert torch.equal(rewritten_notes(batch, masked)[0], note & masked[0, :, COL_ONSET])
+    model = plausible_model()
+    out = model.diffusion.sample(model.model, batch, steps=4, generator=torch.Generator().manual_seed(3), novelty=0.5)[0]
+    bars = torch.as_tensor(problem.bar_of_row)
+    played = out[:, COL_ONSET] != PAD
+    for bar in range(8, 12):
+        here = (bars == bar) & (note | rest)
+        assert int((played & here).sum()) == int((note & here).sum()) == 4  # the repeat's four notes, rewritten or kept
+
+    # The rule is what keeps the count: sampling the same batch with every slot free plays another number.
+    free = model.diffusion.sample(model.model, with_seeds(batch, [None]), steps=4, generator=torch.Generator().manual_seed(3))[0]
+    assert int(((free[:, COL_ONSET] != PAD) & (note | rest)).sum()) != int(note.sum())
+
+
+def test_slots_the_density_prompt_adds_are_left_free_of_seeds() -> None:
+    enc = encode(_bass_song(16))
+    problem = build_infill_problem(enc, Selection(8, 12, (0,)), slots_per_bar={0: 10})
+    plain, busy = seed_rows(enc, problem), seed_rows(enc, problem, density=2.0)
+    bar = problem.bar_of_row == 8
+    slot = (problem.source_row < 0) & (problem.track_of_row == 0) & bar
+    assert int(slot.sum()) == 10
+    notes = (plain[slot, COL_ONSET] >= FIRST_POS).sum()
+    assert notes == 4 and (plain[slot, COL_ONSET] == PAD).sum() == 6  # at density 1 the spare slots are rests
+    assert (busy[slot, COL_ONSET] >= FIRST_POS).sum() == 4
+    assert (busy[slot, COL_ONSET] == PAD).sum() == 1 and (busy[slot, COL_ONSET] == MASK).sum() == 5  # 10 - ceil(10 / 2) free
+
+
+def test_novelty_rewrites_a_note_s_pitch_more_often_than_its_rhythm() -> None:
+    """At novelty 0.6 a pitched note keeps its pitch and rhythm with probability 0.4, only its rhythm with
+    0.6 - 0.36 = 0.24, and is rewritten whole with 0.36; a drum bar is kept with 1 - 0.36 = 0.64."""
+    from engine.diffusion.absorbing import reveal_seeds
+
+    def shares(song: Score) -> tuple[float, float, float]:
+        enc = encode(song)
+        problem, batch = _batch(enc, Selection(4, 20, (0,)))
+        tokens = batch.tokens.masked_fill(batch.generate, MASK)
+        note = ((batch.seed[..., COL_ONSET] != PAD) & (batch.seed[..., COL_ONSET] != MASK))[0]
+        m = torch.cat([reveal_seeds(tokens, batch.generate.clone(), batch, 0.6, torch.Generator().manual_seed(k))[1][0, note]
+                       for k in range(8)])  # 8 draws of the same rows
+        whole = float((~m[:, COL_PITCH] & ~m[:, COL_ONSET]).float().mean())
+        rhythm_only = float((m[:, COL_PITCH] & ~m[:, COL_ONSET] & ~m[:, COL_DURATION]).float().mean())
+        rewritten = float((m[:, COL_PITCH] & m[:, COL_ONSET]).float().mean())
+        return whole, rhythm_only, rewritten
+
+    whole, rhythm_only, rewritten = shares(_bass_song(24))
+    assert whole == pytest.approx(0.4, abs=0.06) and rhythm_only == pytest.approx(0.24, abs=0.06)
+    assert rewritten == pytest.approx(0.36, abs=0.06)
+    d_whole, d_rhythm, d_rewritten = shares(_drum_song(24))
+    assert d_rhythm == 0.0  # a drum bar is kept or rewritten whole
+    assert d_whole == pytest.approx(0.64, abs=0.1) and d_whole + d_rewritten == pytest.approx(1.0)

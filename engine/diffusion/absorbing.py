@@ -33,7 +33,9 @@ from engine.model.density import drop_density, truth_density
 from engine.model.network import SAModel
 from engine.representation.vocab import (
     CHORD_ROW,
+    COL_DURATION,
     COL_INSTRUMENT,
+    COL_ONSET,
     COL_PITCH,
     COLUMN_INDEX,
     MASK,
@@ -108,10 +110,13 @@ class AbsorbingDiffusion(Diffusion):
         once as a note or an empty slot, with classes its kind rules out masked (constraints.py); cells left
         pending by that rule are drawn, PAD excluded, after the last step.
 
-        With ``batch.seed`` and ``novelty`` < 1, each seeded row is first revealed with probability
-        1 - ``novelty`` (all its generated cells at once; a row whose seed pitch the part limits rule out
-        stays masked) and the steps generate the rest on it: SDEdit's partial start (repeats.py). At
-        ``novelty`` 1 no random number is drawn for it, so results equal those without seeds."""
+        With ``batch.seed`` and ``novelty`` < 1, the repeat is first revealed where it is kept (a note's
+        pitch with probability 1 - ``novelty``, its rhythm, and a drum bar, with 1 - ``novelty``**2;
+        ``reveal_seeds``; a row whose seed pitch the part limits rule out stays masked) and the steps
+        generate the rest on it: SDEdit's partial start (repeats.py). A seeded empty slot (the repeat plays
+        no note there) is always revealed, and a seeded note not kept whole is rewritten as a note
+        (``rewritten_notes``), so the region plays as many notes as its repeat. At ``novelty`` 1 no random
+        number is drawn for it, so results equal those without seeds."""
         if steps < 1:
             raise ValueError("steps must be >= 1")
         if not 0.0 <= novelty <= 1.0:
@@ -121,6 +126,7 @@ class AbsorbingDiffusion(Diffusion):
         tokens = batch.tokens.masked_fill(gen, MASK)
         if batch.seed is not None and novelty < 1.0:
             tokens, masked = reveal_seeds(tokens, masked, batch, novelty, generator)
+            batch = replace(batch, must_play=rewritten_notes(batch, masked))
         n_gen = masked.flatten(1).sum(1)  # the cosine schedule runs over what is left to generate
         with inference(model):
             call = GuidedModel(model, batch, guidance)
@@ -155,12 +161,25 @@ class AbsorbingDiffusion(Diffusion):
 
 def reveal_seeds(tokens: torch.Tensor, masked: torch.Tensor, batch: SABatch, novelty: float,
                  generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(tokens, masked) with each row that has seed cells revealed with probability 1 - ``novelty``.
+    """(tokens, masked) with the seed revealed where the repeat is kept: of a pitched part's seeded note,
+    the pitch with probability 1 - ``novelty`` and the rhythm (onset and duration) with probability
+    1 - ``novelty``**2, both when the pitch is (one draw per row); of a drum part, a whole bar with
+    probability 1 - ``novelty``**2 (one draw per track and bar); every seeded empty slot (it stays empty).
 
-    A pitched part's rows are drawn one by one: the kept notes anchor its rhythm and the model fills in
-    the rest. A drum part's rows are drawn a whole bar at a time, so a bar plays either the groove as it is
-    or a new bar: with rows drawn one by one at novelty 0.3, drum bars missing some of their hits were
-    rebuilt with a backbeat in only 0.72 of bars (valid split, model card)."""
+    Why rhythm changes less than pitch: a part's rhythm is what a listener recognises it by (a groove, a
+    bass pattern, a melody's rhythm in its second verse), and the network rewrites it less well than it
+    picks a pitch. With rhythm and pitch drawn together at novelty 0.3, the real-band validation melodies
+    kept an onset-interval overlap with the truth of 0.795 (copying 0.865); with rhythm drawn at
+    novelty**2, 0.838, and the drums of 21 POP909 test songs kept their per-piece patterns 0.958 instead of
+    0.940 (copying 0.955). At novelty 1 everything is new, at 0 everything is the repeat, in between both
+    shares grow with it. Drums go a whole bar at a time: with rows drawn one by one at novelty 0.3, drum
+    bars missing some hits were rebuilt with a backbeat in only 0.72 of bars (valid split, model card).
+
+    Novelty rewrites the repeat's notes; it does not add notes where the repeat rests. When empty slots
+    were drawn like notes, a share of them was regenerated too and the network filled many: 30 POP909 test
+    melodies at novelty 0.3 played 6.2 notes a bar where the truth plays 5.8 (model card, "Rests stay
+    rests"). Slots the seed leaves MASK (those the density prompt adds, repeats.seed_rows) are no seed and
+    stay free."""
     seed = batch.seed.to(tokens.device)
     seeded = masked & (seed != MASK)
     rows = seeded[..., 1:].any(-1)  # [B, R]
@@ -175,9 +194,25 @@ def reveal_seeds(tokens: torch.Tensor, masked: torch.Tensor, batch: SABatch, nov
         group = batch.track_id.to(tokens.device) * (int(bar.max()) + 1) + bar
         per_bar = torch.rand((rows.shape[0], int(group.max()) + 1), generator=generator, device=tokens.device)
         draw = torch.where(drums, per_bar.gather(1, group), draw)
-    keep = rows & (draw >= novelty)
+    rest = seed[..., COL_ONSET] == PAD  # a seeded empty slot: the repeat has no note there
+    rhythm_kept = draw >= novelty * novelty
+    keep = rows & (rest | torch.where(drums, rhythm_kept, draw >= novelty))
     reveal = seeded & keep[..., None]
+    rhythm = torch.zeros_like(reveal)
+    rhythm[..., COL_ONSET] = rhythm[..., COL_DURATION] = True
+    reveal |= seeded & rhythm & (rows & ~drums & rhythm_kept)[..., None]
     return torch.where(reveal, seed, tokens), masked & ~reveal
+
+
+def rewritten_notes(batch: SABatch, masked: torch.Tensor) -> torch.Tensor:
+    """bool [B, R]: the rows whose seed is a note and which ``reveal_seeds`` left masked: the sampler
+    rewrites each as a note (its empty class is ruled out, constraints.constrain), so a region at novelty
+    below 1 keeps its repeat's number of notes. Left free to be empty, the model emptied some: at novelty
+    0.3 the drums of 21 POP909 test songs kept 0.933 of their per-piece pattern, 0.940 with every
+    rewritten row a note (model card, "Rests stay rests")."""
+    seed = batch.seed.to(masked.device)
+    note = (seed[..., COL_ONSET] != PAD) & (seed[..., COL_ONSET] != MASK)
+    return note & masked[..., COL_ONSET]
 
 
 def _gumbel_argmax(lg: torch.Tensor, temperature: float, generator: torch.Generator | None) -> torch.Tensor:

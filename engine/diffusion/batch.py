@@ -34,6 +34,13 @@ class SABatch:
     # long [B, R]: each row's part density bucket (engine.model.density) at sampling, 0 = unknown; None =
     # unknown everywhere. Training computes it from the targets (AbsorbingDiffusion.loss).
     density: torch.Tensor | None = None
+    # float [B, R, 12]: the pitch-class distribution a regenerated melody's region is fitted to at sampling
+    # (representation.melody_scale: the part's own around the region), zeros = none; None = none anywhere.
+    # Never used in training.
+    pitch_target: torch.Tensor | None = None
+    # bool [B, R]: rows that must be notes (PAD ruled out) at sampling: a repeat's note the sampler
+    # rewrites (reveal_seeds). None = none. Never used in training.
+    must_play: torch.Tensor | None = None
 
     @property
     def generate(self) -> torch.Tensor:
@@ -122,6 +129,12 @@ def with_pitch_limits(batch: SABatch, allowed: list[np.ndarray | None]) -> SABat
     from engine.representation.vocab import COL_PITCH, COLUMN_SIZES
 
     return replace(batch, pitch_allowed=_per_row(batch, allowed, COLUMN_SIZES[COL_PITCH], True, bool))
+
+
+def with_pitch_targets(batch: SABatch, targets: list[np.ndarray | None]) -> SABatch:
+    """``batch`` with per-row pitch-class targets: ``targets[i]`` is float [R_i, 12] for example i
+    (representation.melody_scale.scale_targets) or None for none. Padding rows get zeros (no target)."""
+    return replace(batch, pitch_target=_per_row(batch, targets, 12, 0.0, np.float32))
 
 
 def with_seeds(batch: SABatch, seeds: list[np.ndarray | None]) -> SABatch:

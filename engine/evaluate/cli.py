@@ -66,19 +66,22 @@ class EvaluateOptions:
     novelty: float = NOVELTY_DEFAULT  # Prompts.novelty (repeats.py)
     part_density: bool = True  # Prompts.part_density (models with a density condition)
     guide_density: bool = True  # Prompts.guide_density: guidance scales the tempo class's density plan
+    melody_scale: bool = True  # Prompts.melody_scale (representation.melody_scale); off with ``limits`` off too
     precision: str = "fp32"  # the model card's figures are fp32; "auto" = what infill uses (int8 on the CPU)
     plots: bool = True
     progress: bool = True
 
 
-def _limit_prompts(limits: bool, novelty: float = NOVELTY_DEFAULT, part_density: bool = True):  # noqa: ANN202
-    """The engine's default prompts (engine.infill.Prompts) with the part limits on (its defaults) or all
-    off, at ``novelty``, with or without the part density condition; ValueError for a novelty outside 0-1."""
+def _limit_prompts(limits: bool, novelty: float = NOVELTY_DEFAULT, part_density: bool = True,  # noqa: ANN202
+                   melody_scale: bool = True):
+    """The engine's default prompts (engine.infill.Prompts) with the part limits and the melody scale on
+    (its defaults) or all off, at ``novelty``, with or without the part density condition and the melody
+    scale; ValueError for a novelty outside 0-1."""
     from engine.infill import Prompts
 
     if limits:
-        return Prompts(novelty=novelty, part_density=part_density)
-    return Prompts(register="off", line=False, kit=False, novelty=novelty, part_density=part_density)
+        return Prompts(novelty=novelty, part_density=part_density, melody_scale=melody_scale)
+    return Prompts(register="off", line=False, kit=False, novelty=novelty, part_density=part_density, melody_scale=False)
 
 
 def _mean_metrics(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -118,7 +121,7 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
     from engine.data.split import unit_hash
 
     t_start = time.perf_counter()
-    prompts = _limit_prompts(opts.limits, opts.novelty, opts.part_density)  # a bad novelty fails here, before any work
+    prompts = _limit_prompts(opts.limits, opts.novelty, opts.part_density, opts.melody_scale)  # a bad novelty fails here, before any work
     store = SongStore(opts.data, opts.split)
     if len(store) == 0:
         raise ValueError(f"{opts.data} has no songs in the {opts.split!r} split")
@@ -135,6 +138,7 @@ def run_evaluation(opts: EvaluateOptions) -> EvaluationResult:
               "variations": opts.variations, "steps": opts.steps, "guidance": opts.guidance,
               "temperature": opts.temperature, "seed": opts.seed, "limits": opts.limits, "precision": opts.precision,
               "novelty": opts.novelty, "part_density": opts.part_density, "guide_density": opts.guide_density,
+              "melody_scale": opts.melody_scale and opts.limits,
               "thin_context": None if model is None else model.uses_thin_context(opts.thin_context)}
     result = EvaluationResult(config=config, tasks=list(opts.tasks), methods=methods, skipped=plan.skipped)
     seconds = dict.fromkeys(methods, 0.0)
@@ -258,7 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--precision", choices=("fp32", "auto", "int8", "fp16"), default="fp32",
                     help="model precision (default fp32, the model card's; auto = as infill runs it: int8 on the CPU)")
     ap.add_argument("--no-limits", action="store_true",
-                    help="sample without the part limits (register, drum kit, one line): the model alone")
+                    help="sample without the part limits (register, drum kit, one line) and the melody scale: "
+                         "the model alone")
+    ap.add_argument("--no-melody-scale", action="store_true",
+                    help="regenerated melodies' pitch classes as the network chooses them (engine.scale)")
     ap.add_argument("--novelty", type=float, default=NOVELTY_DEFAULT, help=NOVELTY_HELP)
     ap.add_argument("--no-part-density", action="store_true",
                     help="do not tell a model with a density condition each part's notes per bar (the model alone)")
@@ -290,7 +297,8 @@ def evaluate_main(argv: list[str] | None = None) -> int:
                            thin_context={"auto": None, "on": True, "off": False}[args.thin_context],
                            ppl=args.ppl, prompt_regions=max(args.prompt_regions, 0), plots=not args.no_plots, progress=not args.quiet,
                            limits=not args.no_limits, precision=args.precision, novelty=args.novelty,
-                           part_density=not args.no_part_density, guide_density=not args.no_guided_density)
+                           part_density=not args.no_part_density, guide_density=not args.no_guided_density,
+                           melody_scale=not args.no_melody_scale)
     from engine.errors import StudioError
 
     try:

@@ -46,7 +46,7 @@ class PartLimits:
 CONTEXT_BARS = 8  # bars each side of the region a part's register is read from (as evaluate's context)
 
 
-def _context_rows(encoding: SAEncoding, problem: InfillProblem, track: int, bars: int | None = CONTEXT_BARS) -> np.ndarray:
+def context_rows(encoding: SAEncoding, problem: InfillProblem, track: int, bars: int | None = CONTEXT_BARS) -> np.ndarray:
     """Rows of ``track`` outside the selected bars and within ``bars`` bars of them (None: the whole song)."""
     sel = problem.selection
     b = encoding.bar_of_row
@@ -61,9 +61,9 @@ def context_pitches(encoding: SAEncoding, problem: InfillProblem, track: int, mi
     whole song outside it when those are fewer than ``min_notes``: the register the part plays there."""
     if track >= encoding.n_tracks:
         return np.zeros(0, dtype=np.int64)
-    rows = _context_rows(encoding, problem, track)
+    rows = context_rows(encoding, problem, track)
     if len(rows) < min_notes:
-        rows = _context_rows(encoding, problem, track, None)
+        rows = context_rows(encoding, problem, track, None)
     return encoding.tokens[rows, COL_PITCH] - FIRST_PITCH + PITCH_MIN
 
 

@@ -354,14 +354,18 @@ def _mean_pitch(encoding: SAEncoding, track: int, bar: int) -> float | None:
     return float(t.mean()) if len(t) else None
 
 
-def seed_rows(encoding: SAEncoding, problem: InfillProblem, region: tuple[int, int] | None = None) -> np.ndarray | None:
+def seed_rows(encoding: SAEncoding, problem: InfillProblem, region: tuple[int, int] | None = None,
+              density: float = 1.0) -> np.ndarray | None:
     """int64 [R, 4]: for the note slots of ``problem`` (regenerated 'all'), the rows of the part's source
     bar (``source_bars``) in the encoding's order followed by PAD rows, the cells the sampler would
     generate only; MASK everywhere else. None when no slot has a source (new tracks, 'pitch'/'rhythm'
     regeneration, a part silent around the region). A source bar with more notes than the bar has slots
     gives its first notes (onset order). Bars with locked notes are not seeded. ``region``: the bars
     [start, end) of the whole selection when ``problem`` is one part of it (infill splits long selections):
-    no bar of it is a source, since its old notes are being replaced (and may not fit edited chords)."""
+    no bar of it is a source, since its old notes are being replaced (and may not fit edited chords).
+    ``density``: the factor the density prompt put on the slots (infill); above 1 the last 1 - 1/density
+    of a bar's slots stay MASK (no seed) unless the source's notes need them, so the part can play more
+    notes than its repeat: the sampler keeps a seeded empty slot empty (absorbing.reveal_seeds)."""
     sel = problem.selection
     if sel.attributes != "all":
         return None
@@ -405,6 +409,8 @@ def seed_rows(encoding: SAEncoding, problem: InfillProblem, region: tuple[int, i
                                  moved_chords(bar_chords(encoding, source), interval), bar_chords(encoding, bar))
                 cells[: len(notes), 1] = np.where(fits, cells[: len(notes), 1], MASK)
             seeds[rows, COL_ONSET:] = cells
+            if density > 1.0:  # the slots the prompt added beyond the repeat's own: free
+                seeds[rows[max(len(notes), int(np.ceil(len(rows) / density))):], COL_ONSET:] = MASK
             found = True
             kept = cells[: len(notes), 1][_is_pitch(cells[: len(notes), 1])]
             ref = float(kept.mean()) if len(kept) else ref

@@ -1,0 +1,86 @@
+"""Fitting a regenerated part's pitch classes to a target at every sampling step (melody_scale).
+
+For each part with a target (``SABatch.pitch_target``), the pitch distributions of its rows still to be
+sampled are reweighted by one weight per pitch class, found by iterative proportional fitting (Deming and
+Stephan 1940) so that the decided notes plus the expected ones have the target's pitch-class histogram.
+Each row keeps its own shape within a pitch class and the probability of leaving its slot empty.
+Recomputed at every step from what is decided by then: fitting only the rows still pending to the target
+made the first-committed (most confident) classes win again at every step, and the region ended on the
+melody's most common pitch class.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from engine.representation.vocab import FIRST_PITCH, PITCH_MAX, PITCH_MIN
+
+# The fitted weights are raised to this power: the region's pitch classes end between the network's own
+# (which know the region's chords) and the target (the melody's scale around it), near their geometric
+# mean. Melody task, POP909 test (24 regions) / real band (11), pitch-class overlap, PCTM L1, chord-tone
+# ratio: off 0.819, 0.832, 0.750 / 0.759, 0.824, 0.838; 0.5: 0.851, 0.820, 0.692 / 0.796, 0.828, 0.766;
+# 1: 0.846, 0.863, 0.651 / 0.797, 0.841, 0.742 (truth's chord tones 0.681 / 0.864; model card).
+STRENGTH = 0.5
+ITERATIONS = 8  # proportional-fitting sweeps per step (the mean moves < 1e-3 after about 5 on test songs)
+FLOOR = 1e-3  # least share of the notes left to sample a class keeps (a class already over its target)
+N_PITCH = PITCH_MAX - PITCH_MIN + 1
+PITCH_CLASS = (torch.arange(N_PITCH) + PITCH_MIN) % 12  # pitch token FIRST_PITCH + k -> its pitch class
+
+
+def class_weights(probs: torch.Tensor, note_prob: torch.Tensor, target: torch.Tensor,
+                  iterations: int = ITERATIONS) -> torch.Tensor:
+    """log-weights [12] w such that the ``note_prob``-weighted mean of the rows ``probs`` [n, 12]
+    (each a pitch-class distribution) reweighted by exp(w) and renormalised per row is ``target`` [12]
+    (a distribution): iterative proportional fitting. A class no row can play keeps weight 0."""
+    logw = torch.zeros(12, dtype=probs.dtype, device=probs.device)
+    weight = note_prob / note_prob.sum().clamp_min(1e-12)
+    for _ in range(iterations):
+        pw = probs * logw.exp()
+        pw = pw / pw.sum(-1, keepdim=True).clamp_min(1e-12)
+        mean = (pw * weight[:, None]).sum(0)
+        logw = logw + torch.where(mean > 1e-12, torch.log(target.clamp_min(1e-12)) - torch.log(mean.clamp_min(1e-12)),
+                                  torch.zeros_like(mean))
+    return logw
+
+
+def fit_pitch_classes(logits: torch.Tensor, target: torch.Tensor, track_id: torch.Tensor, pending: torch.Tensor,
+                      pitch_tokens: torch.Tensor, generated: torch.Tensor, strength: float = STRENGTH) -> torch.Tensor:
+    """Pitch-column logits [B, R, V] with each targeted part's pending rows reweighted (module docstring) by
+    the fitted weights raised to ``strength`` (1: the full fit; 0: nothing).
+
+    ``target`` [B, R, 12]: a part's pitch-class distribution on its generated rows, zeros for none;
+    ``track_id`` [B, R]; ``pending`` [B, R]: the pitch cell is still to sample; ``pitch_tokens`` [B, R]: the
+    current pitch cells; ``generated`` [B, R]: the pitch cell is generated (not given). A part's decided
+    notes count as they are; the target for its pending rows is what the whole region then lacks (never
+    below FLOOR of it)."""
+    has_target = target.sum(-1) > 0
+    if not (has_target & pending).any():
+        return logits
+    lo, hi = FIRST_PITCH, FIRST_PITCH + N_PITCH
+    pcs = PITCH_CLASS.to(logits.device)
+    out = logits.clone()
+    probs = torch.softmax(logits.float(), dim=-1)
+    note_prob = probs[..., lo:hi].sum(-1)  # [B, R]: the row is a note (not an empty slot)
+    for b in range(logits.shape[0]):
+        for t in torch.unique(track_id[b][has_target[b] & pending[b]]).tolist():
+            part = has_target[b] & (track_id[b] == t)
+            rows = part & pending[b]
+            tok = pitch_tokens[b][part & ~pending[b] & generated[b]]
+            tok = tok[(tok >= lo) & (tok < hi)]
+            decided = torch.bincount(pcs[tok - lo], minlength=12).to(probs.dtype)
+            p_pitch = probs[b][rows][:, lo:hi]
+            p_pc = torch.zeros(len(p_pitch), 12, dtype=probs.dtype, device=logits.device).index_add_(1, pcs, p_pitch)
+            e = note_prob[b][rows]
+            if float(e.sum()) <= 1e-9:
+                continue
+            q = target[b][part][0].to(probs.dtype)
+            want = (q * (decided.sum() + e.sum()) - decided).clamp_min(FLOOR * float(e.sum()))
+            logw = strength * class_weights(p_pc / p_pc.sum(-1, keepdim=True).clamp_min(1e-12), e, want / want.sum())
+            x = logits[b][rows][:, lo:hi]
+            mass = torch.logsumexp(x, -1, keepdim=True)
+            y = x + logw[pcs].to(x.dtype)
+            y = y - torch.logsumexp(y, -1, keepdim=True) + mass
+            sub = out[b][rows]
+            sub[:, lo:hi] = torch.where(torch.isfinite(mass), y, x)
+            out[b, rows] = sub
+    return out

@@ -1,0 +1,108 @@
+"""Melody scale: a regenerated melody's pitch classes are fitted to the melody's own around the region."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine.diffusion.pitch_fit import PITCH_CLASS, class_weights, fit_pitch_classes
+from engine.representation.encode import encode
+from engine.representation.masks import Selection, build_infill_problem
+from engine.representation.melody_scale import pitch_class_distribution, scale_targets
+from engine.representation.vocab import COL_PITCH, COLUMN_SIZES, FIRST_PITCH, PAD, PITCH_MIN
+from engine.score import Note, Score, Track
+from tests.model_fixtures import plausible_model
+
+BAR, BEAT = 1920, 480
+PENTATONIC = (0, 2, 4, 7, 9)  # C major pentatonic: the melody never plays the other seven classes
+
+
+def _song(bars: int = 12) -> Score:
+    melody = [Note(b * BAR + k * BEAT, b * BAR + k * BEAT + 400, 60 + PENTATONIC[(b + k) % 5] + 12 * (k == 3), 90)
+              for b in range(bars) for k in range(4)]
+    bass = [Note(b * BAR, b * BAR + BAR, 36 + (0, 5, 7, 0)[b % 4], 80) for b in range(bars)]
+    tracks = [Track("Melody", 0, False, melody, category="MELODY"), Track("Bass", 33, False, bass, category="BASS")]
+    return Score(tracks=tracks)
+
+
+def test_pitch_class_distribution_is_smoothed_counts() -> None:
+    d = pitch_class_distribution(np.asarray([60, 62, 72]), smoothing=0.5)
+    assert d.sum() == pytest.approx(1.0)
+    assert d[0] == pytest.approx(2.5 / 9.0) and d[2] == pytest.approx(1.5 / 9.0) and d[1] == pytest.approx(0.5 / 9.0)
+    assert pitch_class_distribution(np.asarray([64]), smoothing=0.0)[4] == 1.0
+    with pytest.raises(ValueError):
+        pitch_class_distribution(np.asarray([], dtype=np.int64), smoothing=0.0)
+    with pytest.raises(ValueError):
+        pitch_class_distribution(np.asarray([60]), smoothing=-1.0)
+
+
+def test_only_a_melody_with_enough_notes_around_gets_a_target() -> None:
+    enc = encode(_song())
+    problem = build_infill_problem(enc, Selection(4, 8, (0, 1)))
+    targets = scale_targets(enc, problem)
+    assert targets is not None
+    gen = problem.generated_rows
+    mel, bass = gen & (problem.track_of_row == 0), gen & (problem.track_of_row == 1)
+    assert (targets[mel].sum(1) == pytest.approx(1.0)) and np.allclose(targets[~mel], 0.0)  # bass: no target
+    assert set(np.flatnonzero(targets[np.flatnonzero(mel)[0]] > 0.1)) == set(PENTATONIC)
+    assert not bass.any() or np.allclose(targets[bass], 0.0)
+    sparse = Score(tracks=[Track("Melody", 0, False, [Note(0, 400, 60, 90), Note(11 * BAR, 11 * BAR + 400, 62, 90)],
+                                 category="MELODY")])
+    enc2 = encode(sparse)
+    assert scale_targets(enc2, build_infill_problem(enc2, Selection(4, 8, (0,)))) is None  # 2 notes around: no target
+
+
+def test_class_weights_fit_the_rows_mean_to_the_target() -> None:
+    gen = torch.Generator().manual_seed(0)
+    rows = torch.softmax(3.0 * torch.randn(20, 12, generator=gen), -1)
+    target = torch.softmax(torch.randn(12, generator=gen), -1)
+    e = torch.rand(20, generator=gen) + 0.2
+    w = e / e.sum()
+    assert (rows * w[:, None]).sum(0).sub(target).abs().sum() > 0.3  # far apart before: the check can fail
+    logw = class_weights(rows, e, target, iterations=50)
+    fitted = rows * logw.exp()
+    fitted = fitted / fitted.sum(-1, keepdim=True)
+    assert (fitted * w[:, None]).sum(0).sub(target).abs().sum() < 1e-3
+    assert class_weights(rows, e, target, iterations=0).abs().sum() == 0
+
+
+def test_fit_counts_the_notes_already_decided_and_keeps_the_empty_slot_s_probability() -> None:
+    """A part whose target is half C, half G, with 4 decided C notes and 4 rows to sample: the pending rows
+    are steered to G; each row's PAD probability is unchanged."""
+    V = COLUMN_SIZES[COL_PITCH]
+    c4, g4 = FIRST_PITCH + 60 - PITCH_MIN, FIRST_PITCH + 67 - PITCH_MIN
+    logits = torch.full((1, 8, V), -30.0)
+    logits[0, :, c4] = logits[0, :, g4] = 0.0  # the network: C or G, even odds
+    logits[0, :, PAD] = -1.0
+    target = torch.zeros(1, 8, 12)
+    target[0, :, 0] = target[0, :, 7] = 0.5
+    pending = torch.tensor([[False] * 4 + [True] * 4])
+    tokens = torch.full((1, 8), c4)
+    out = fit_pitch_classes(logits, target, torch.zeros(1, 8, dtype=torch.long), pending, tokens, torch.ones(1, 8, dtype=torch.bool))
+    p0, p1 = torch.softmax(logits[0, 4], -1), torch.softmax(out[0, 4], -1)
+    assert float(p1[g4]) > 0.9 * float(p1[c4] + p1[g4]) and float(p0[g4]) == pytest.approx(float(p0[c4]))
+    assert float(p1[PAD]) == pytest.approx(float(p0[PAD]), abs=1e-6)
+    assert torch.equal(out[0, :4], logits[0, :4])  # decided rows untouched
+    none = fit_pitch_classes(logits, torch.zeros_like(target), torch.zeros(1, 8, dtype=torch.long), pending, tokens,
+                             torch.ones(1, 8, dtype=torch.bool))
+    assert torch.equal(none, logits)
+    assert PITCH_CLASS[60 - PITCH_MIN] == 0 and PITCH_CLASS[69 - PITCH_MIN] == 9
+
+
+def _share_in_scale(out: Score) -> float:
+    notes = [n for n in out.tracks[0].notes if 4 * BAR <= n.start < 8 * BAR]
+    assert notes
+    return float(np.mean([n.pitch % 12 in PENTATONIC for n in notes]))
+
+
+def test_infill_keeps_a_melody_in_its_scale_and_without_the_option_it_does_not() -> None:
+    from engine.infill import Prompts, infill
+
+    model = plausible_model()  # untrained: its pitches ignore the key
+    song = _song()
+    on = [_share_in_scale(o) for o in infill(song, Selection(4, 8, (0,)), Prompts(novelty=1.0), 3, seed=2, model=model)]
+    off = [_share_in_scale(o) for o in infill(song, Selection(4, 8, (0,)), Prompts(novelty=1.0, melody_scale=False), 3,
+                                              seed=2, model=model)]
+    assert np.mean(off) < 0.6  # 5 of 12 classes by chance
+    assert np.mean(on) > 0.85
