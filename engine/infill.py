@@ -75,8 +75,9 @@ class Prompts:
     # (representation.melody_scale); False: as the network alone chooses them.
     melody_scale: bool = MELODY_SCALE_DEFAULT
     # How far regenerated parts move from their own repeat (repeats.py): 1 = generated from scratch; below
-    # 1 sampling starts from the bar each part plays again there, keeping a 1 - novelty share of its
-    # notes. A tempo class other than the song's own always generates from scratch (novelty 1).
+    # 1 sampling starts from the bar each part plays again there, keeping each note's pitch with
+    # 1 - novelty and its rhythm (a drum bar) with 1 - novelty**2 (engine.novelty). A tempo class other
+    # than the song's own always generates from scratch (novelty 1).
     novelty: float = NOVELTY_DEFAULT
     # Models with a density condition (engine.model.density) are told each regenerated part's notes per
     # bar: its own around the region x the tempo class's factor x ``density``. False: not told (the

@@ -7,5 +7,6 @@ scale").
 """
 
 MELODY_SCALE_DEFAULT = True
-MELODY_SCALE_HELP = ("A regenerated melody keeps the pitch classes it plays around the region (its scale and "
-                     "habits); off: the network's own choice")
+MELODY_SCALE_HELP = ("A regenerated melody (the song's melody track) keeps the pitch classes it plays around the "
+                     "region, its scale and habits; off: the network's own choice (default on; no effect on other "
+                     "parts, or on a melody with fewer than 8 notes around the region)")

@@ -106,3 +106,32 @@ def test_infill_keeps_a_melody_in_its_scale_and_without_the_option_it_does_not()
                                               seed=2, model=model)]
     assert np.mean(off) < 0.6  # 5 of 12 classes by chance
     assert np.mean(on) > 0.85
+
+
+def test_a_class_the_melody_never_plays_is_only_ever_steered_down() -> None:
+    """The network already keeps to C major (0.7 % on each other class). The melody's target has none of
+    those classes, so the fit lowers them. Smoothed by half a count (18 notes around the region, as on the
+    demo song), the target asked 12 % of the notes off the scale and the fit raised them: a fresh-user run
+    heard them. Both are checked, so the test tells the two targets apart."""
+    V = COLUMN_SIZES[COL_PITCH]
+    scale = (0, 2, 4, 5, 7, 9, 11)
+    logits = torch.full((1, 6, V), -40.0)
+    for pc in range(12):
+        logits[0, :, FIRST_PITCH + 60 + pc - PITCH_MIN] = 0.0 if pc in scale else -3.0
+    pending = torch.ones(1, 6, dtype=torch.bool)
+    tokens = torch.zeros(1, 6, dtype=torch.long)
+    off = [FIRST_PITCH + 60 + pc - PITCH_MIN for pc in range(12) if pc not in scale]
+
+    def off_share(target_row: np.ndarray) -> float:
+        target = torch.as_tensor(target_row, dtype=torch.float32).expand(1, 6, 12)
+        out = fit_pitch_classes(logits, target, torch.zeros(1, 6, dtype=torch.long), pending, tokens, pending)
+        return float(torch.softmax(out[0, 0], -1)[off].sum())
+
+    before = float(torch.softmax(logits[0, 0], -1)[off].sum())
+    counts = np.asarray([60, 62, 64, 65, 67, 69, 71] * 2 + [60, 64, 67, 60])  # 18 notes, all in C major
+    assert before > 0.02
+    assert off_share(pitch_class_distribution(counts)) < before  # what scale_targets gives: steered down
+    assert off_share(pitch_class_distribution(counts, smoothing=0.5)) > before  # the smoothed target: raised
+    rows = torch.tensor([[0.01] * 6 + [0.94 / 6] * 6] * 3)  # classes 0-5 rare, the target uniform
+    assert torch.all(class_weights(rows, torch.ones(3), torch.full((12,), 1 / 12))[:6] > 0)
+    assert torch.all(class_weights(rows, torch.ones(3), torch.full((12,), 1 / 12), never_raise=torch.arange(12) < 6)[:6] <= 0)

@@ -644,3 +644,21 @@ def test_novelty_rewrites_a_note_s_pitch_more_often_than_its_rhythm() -> None:
     d_whole, d_rhythm, d_rewritten = shares(_drum_song(24))
     assert d_rhythm == 0.0  # a drum bar is kept or rewritten whole
     assert d_whole == pytest.approx(0.64, abs=0.1) and d_whole + d_rewritten == pytest.approx(1.0)
+
+
+def test_a_bar_next_to_the_region_is_not_its_own_best_match() -> None:
+    """The demo's melody, bars 9-12: bar 13 (the song's last melody note, held) is next to the region, and
+    its likeness to itself (1) made it the source of bar 9 in a fresh-user run, so every regenerated phrase
+    opened with the song's ending. Compared with the other neighbouring bar only, bar 9 repeats bar 5,
+    where the phrase starts over the same chord."""
+    from engine.analysis.grid import beat_grid
+    from engine.demo import demo_score
+    from engine.representation.encode import score_categories, score_chords
+
+    song = demo_score()
+    grid, cats = beat_grid(song), score_categories(song)
+    enc = encode(song, grid=grid, categories=cats, chords=score_chords(song, grid))
+    melody = cats.index("MELODY")
+    kept = tuple(t for t in range(enc.n_tracks) if t != melody)
+    src = source_bars(enc, melody, 8, 12, True, True, moves=False, kept=kept)
+    assert src[8][0] != 12 and src[8][0] == 4  # 0-based: bar 9 from bar 5, not from bar 13

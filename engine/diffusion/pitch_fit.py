@@ -22,16 +22,17 @@ from engine.representation.vocab import FIRST_PITCH, PITCH_MAX, PITCH_MIN
 # 1: 0.846, 0.863, 0.651 / 0.797, 0.841, 0.742 (truth's chord tones 0.681 / 0.864; model card).
 STRENGTH = 0.5
 ITERATIONS = 8  # proportional-fitting sweeps per step (the mean moves < 1e-3 after about 5 on test songs)
-FLOOR = 1e-3  # least share of the notes left to sample a class keeps (a class already over its target)
+FLOOR = 1e-3  # least share of the notes left to sample a class is steered to (a class over its target, or unplayed)
 N_PITCH = PITCH_MAX - PITCH_MIN + 1
 PITCH_CLASS = (torch.arange(N_PITCH) + PITCH_MIN) % 12  # pitch token FIRST_PITCH + k -> its pitch class
 
 
 def class_weights(probs: torch.Tensor, note_prob: torch.Tensor, target: torch.Tensor,
-                  iterations: int = ITERATIONS) -> torch.Tensor:
+                  iterations: int = ITERATIONS, never_raise: torch.Tensor | None = None) -> torch.Tensor:
     """log-weights [12] w such that the ``note_prob``-weighted mean of the rows ``probs`` [n, 12]
     (each a pitch-class distribution) reweighted by exp(w) and renormalised per row is ``target`` [12]
-    (a distribution): iterative proportional fitting. A class no row can play keeps weight 0."""
+    (a distribution): iterative proportional fitting. A class no row can play keeps weight 0; a class in
+    ``never_raise`` (bool [12]) keeps w <= 0, so the fit only ever lowers it."""
     logw = torch.zeros(12, dtype=probs.dtype, device=probs.device)
     weight = note_prob / note_prob.sum().clamp_min(1e-12)
     for _ in range(iterations):
@@ -40,6 +41,8 @@ def class_weights(probs: torch.Tensor, note_prob: torch.Tensor, target: torch.Te
         mean = (pw * weight[:, None]).sum(0)
         logw = logw + torch.where(mean > 1e-12, torch.log(target.clamp_min(1e-12)) - torch.log(mean.clamp_min(1e-12)),
                                   torch.zeros_like(mean))
+        if never_raise is not None:
+            logw = torch.where(never_raise, logw.clamp(max=0.0), logw)
     return logw
 
 
@@ -75,7 +78,8 @@ def fit_pitch_classes(logits: torch.Tensor, target: torch.Tensor, track_id: torc
                 continue
             q = target[b][part][0].to(probs.dtype)
             want = (q * (decided.sum() + e.sum()) - decided).clamp_min(FLOOR * float(e.sum()))
-            logw = strength * class_weights(p_pc / p_pc.sum(-1, keepdim=True).clamp_min(1e-12), e, want / want.sum())
+            logw = strength * class_weights(p_pc / p_pc.sum(-1, keepdim=True).clamp_min(1e-12), e, want / want.sum(),
+                                            never_raise=q <= 0)
             x = logits[b][rows][:, lo:hi]
             mass = torch.logsumexp(x, -1, keepdim=True)
             y = x + logw[pcs].to(x.dtype)

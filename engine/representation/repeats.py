@@ -190,7 +190,10 @@ def source_bars(encoding: SAEncoding, track: int, start_bar: int, end_bar: int, 
     patterns = {b: bar_pattern(encoding, track, b) for b in outside}
     near = {b: p for b, p in patterns.items() if start_bar - CONTEXT_BARS <= b < end_bar + CONTEXT_BARS}
     rep = {(lag, side): self_similarity(near, patterns, side * lag) for lag in lags for side in (-1, 1)}
-    adjacent = [patterns[b] for b in (start_bar - 1, end_bar) if b in patterns and patterns[b]]
+    # the bars just before and after the region; a candidate that is one of them is compared with the
+    # other only: its likeness to itself (1) made a song's last bar, next to a region before it, the source
+    # of the region's first bar (a fresh-user run: the demo melody's bar 9 always held the song's final note)
+    adjacent = [(b, patterns[b]) for b in (start_bar - 1, end_bar) if b in patterns and patterns[b]]
     chords: dict[int, np.ndarray] = {}  # per bar, read once
 
     def chords_of(bar: int) -> np.ndarray:
@@ -237,7 +240,7 @@ def source_bars(encoding: SAEncoding, track: int, start_bar: int, end_bar: int, 
                     continue  # a bar where the part rests is a source too: its repeat is a rest
                 score = rep[(lag, side)] - NEAR * lag
                 if c not in near_adjacent:
-                    near_adjacent[c] = max((pattern_similarity(patterns[c], a) for a in adjacent), default=0.0)
+                    near_adjacent[c] = max((pattern_similarity(patterns[c], a) for b_a, a in adjacent if b_a != c), default=0.0)
                 score += near_adjacent[c]
                 if kept:
                     score += kept_similarity(b, c)
