@@ -19,7 +19,8 @@ from engine.representation.vocab import FIRST_PITCH, PITCH_MAX, PITCH_MIN
 # (which know the region's chords) and the target (the melody's scale around it), near their geometric
 # mean. Melody task, POP909 test (24 regions) / real band (11), pitch-class overlap, PCTM L1, chord-tone
 # ratio: off 0.819, 0.832, 0.750 / 0.759, 0.824, 0.838; 0.5: 0.851, 0.820, 0.692 / 0.796, 0.828, 0.766;
-# 1: 0.846, 0.863, 0.651 / 0.797, 0.841, 0.742 (truth's chord tones 0.681 / 0.864; model card).
+# 1: 0.846, 0.863, 0.651 / 0.797, 0.841, 0.742 (truth's chord tones 0.681 / 0.864; measured with the target
+# smoothed by half a count, before ``melody_scale.pitch_class_distribution`` dropped it; model card).
 STRENGTH = 0.5
 ITERATIONS = 8  # proportional-fitting sweeps per step (the mean moves < 1e-3 after about 5 on test songs)
 FLOOR = 1e-3  # least share of the notes left to sample a class is steered to (a class over its target, or unplayed)

@@ -12,12 +12,12 @@ So at sampling the pitch distributions of a regenerated melody's rows are reweig
 class shared by the part's rows, so that the region's expected pitch-class histogram (the notes already
 decided plus the expected ones still to sample) is the melody's own around the region: the weights are
 found by iterative proportional fitting (Deming and Stephan 1940, "On a least squares adjustment of a
-sampled frequency table when the expected marginal totals are known"; ``constraints.fit_pitch_classes``)
-at every sampling step, and raised to ``pitch_fit.STRENGTH`` (0.5), so the region lands between the
-network's pitch classes (which know the region's chords) and the context's. A row keeps its own
-preferences (a chord tone on a strong beat) and only the part's total is steered. Multiplying each row by the context's histogram instead (a product of experts)
-counts the context twice, since the network has read it too: the test melodies collapsed onto their most
-common pitch class (22 of 24 notes on one class in one song).
+sampled frequency table when the expected marginal totals are known"; ``diffusion.pitch_fit``) at every
+sampling step, and raised to ``pitch_fit.STRENGTH`` (0.5), so the region lands between the network's pitch
+classes (which know the region's chords) and the context's. A row keeps its own preferences (a chord tone
+on a strong beat) and only the part's total is steered. Multiplying each row by the context's histogram
+instead (a product of experts) counts the context twice, since the network has read it too: the test
+melodies collapsed onto their most common pitch class (22 of 24 notes on one class in one song).
 
 Only melodies: an accompaniment follows its chords, and steering it to its pitch classes around the region
 cost it chord tones (accompaniment task, chord-tone ratio 0.959 -> 0.827, truth 0.966). Parts with fewer
