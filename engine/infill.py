@@ -337,7 +337,7 @@ def infill(
     from engine.representation.encode import encode, score_categories, score_chords
     from engine.representation.melody_scale import scale_targets
     from engine.representation.part_limits import pitch_allowed
-    from engine.representation.repeats import seed_register, seed_rows
+    from engine.representation.repeats import region_seeds, seed_register, seed_rows, seed_slot_floor
 
     if n_variations < 1:
         raise ValueError("n_variations must be at least 1")
@@ -389,16 +389,31 @@ def infill(
     plans = []
     for stage in stages:
         slots = _slots(encoding, stage, density_scale)
-        parts = split_selection(encoding, stage, slots, model.max_rows)
+        # Each bar gets the slots its repeat's notes need (repeats.seed_slot_floor); a stage after the
+        # chords stage re-finds its repeats on the new chords below, and keeps these slots.
+        floor = seed_slot_floor(region_seeds(encoding, stage), density_scale) if seeding else None
+        parts = split_selection(encoding, stage, slots, model.max_rows, slot_floor=floor)
         reach = [context_bars(encoding, part, model.max_rows, thin) for part in parts]
-        plans.append((stage, slots, parts, reach, schedule_parts(parts, reach, bool(stage.new_tracks))))
+        plans.append((stage, slots, floor, parts, reach, schedule_parts(parts, reach, bool(stage.new_tracks))))
     all_categories = tuple(categories) + tuple(selection.new_tracks)
-    total = steps * sum(len(plan[4]) for plan in plans)
+    total = steps * sum(len(plan[-1]) for plan in plans)
     device = model.device.torch_device()
     generator = torch.Generator(device=device).manual_seed(int(seed))
     results = [score.copy() for _ in range(n_variations)]
     done_rounds = 0
-    for n_stage, (stage, slots, parts, reach, rounds) in enumerate(plans):
+    for n_stage, (stage, slots, floor, parts, reach, rounds) in enumerate(plans):
+        # The repeats of the whole stage, found once on the whole song: parts sampled on windowed
+        # encodings each found their own, and a split region's repeat changed place between parts.
+        stage_seeds: list[dict | None] = [None] * n_variations
+        if seeding:
+            first = region_seeds(encoding, stage) if n_stage == 0 else None
+            for v in range(n_variations):
+                if first is not None:
+                    stage_seeds[v] = first
+                else:
+                    cats = all_categories[: len(results[v].tracks)]
+                    whole = encode(results[v], grid=grid, categories=cats, chords=harmony if harmony is not None else results[v].chords or chords)
+                    stage_seeds[v] = region_seeds(whole, stage)
         for r, members in enumerate(rounds):
             problems = []
             limit_masks = []
@@ -414,11 +429,11 @@ def infill(
                         cats = all_categories[: len(results[v].tracks)]
                         bars = reach[k] if r > 0 else None
                         enc = encode(results[v], bars, grid=grid, categories=cats, chords=harmony if harmony is not None else results[v].chords or chords)
-                    problem = build_infill_problem(enc, part, slots, model.max_rows, thin)
+                    problem = build_infill_problem(enc, part, slots, model.max_rows, thin, slot_floor=floor)
                     problem.example = _with_prompt(problem.example, prompts, selection.new_tracks)
                     problems.append(problem)
                     limit = pitch_allowed(enc, problem, limits, programs) if stage.attributes != "rhythm" else None
-                    seed = seed_rows(enc, problem, (selection.start_bar, selection.end_bar), density_scale) if seeding else None
+                    seed = seed_rows(enc, problem, density=density_scale, seeds=stage_seeds[v]) if seeding else None
                     if seed is not None:  # generated rows stay in the register of the repeat they start from
                         limit = seed_register(seed, problem, limit)
                     limit_masks.append(limit)

@@ -16,15 +16,17 @@ from engine.evaluate.metrics import score_notes
 from engine.evaluate.musician import backbeat, kick_on_one
 from engine.infill import Prompts, Selection, infill
 from engine.representation.encode import encode
-from engine.representation.masks import build_infill_problem
+from engine.representation.masks import build_infill_problem, split_selection
 from engine.representation.repeats import (
     bar_pattern,
     choose_move,
     chord_fit,
     pattern_similarity,
     phrase_sources,
+    region_seeds,
     seed_register,
     seed_rows,
+    seed_slot_floor,
     source_bars,
 )
 from engine.representation.vocab import (
@@ -662,3 +664,64 @@ def test_a_bar_next_to_the_region_is_not_its_own_best_match() -> None:
     kept = tuple(t for t in range(enc.n_tracks) if t != melody)
     src = source_bars(enc, melody, 8, 12, True, True, moves=False, kept=kept)
     assert src[8][0] != 12 and src[8][0] == 4  # 0-based: bar 9 from bar 5, not from bar 13
+
+
+def _run_song(bars: int = 24) -> Score:
+    """A line of two half notes a bar, and every fourth bar (3, 7, 11, ...) a run of 16 sixteenths: the
+    song's mean is 5.5 notes a bar, so a bar gets 7 slots (masks.estimate_slots)."""
+    notes = []
+    for b in range(bars):
+        if b % 4 == 3:
+            notes += [Note(b * BAR + k * 120, b * BAR + k * 120 + 110, 60 + (0, 2, 4, 5, 7, 5, 4, 2)[k % 8], 90) for k in range(16)]
+        else:
+            notes += [Note(b * BAR + k * 960, b * BAR + k * 960 + 900, (64, 67)[k], 90) for k in range(2)]
+    return Score(tracks=[Track("Lead", 0, False, notes)])
+
+
+def _bar_notes(score: Score, track: int, bar: int) -> list[tuple[int, int]]:
+    return sorted((n.start - bar * BAR, n.pitch) for n in score.tracks[track].notes if bar * BAR <= n.start < (bar + 1) * BAR)
+
+
+def test_a_bar_gets_the_slots_its_repeat_needs() -> None:
+    """Slots follow the song's mean notes a bar; the run's bar used to keep its first 7 notes."""
+    song = _run_song()
+    enc = encode(song)
+    seeds = region_seeds(enc, Selection(8, 12, (0,)))
+    assert len(seeds[(0, 11)]) == 16 and len(seeds[(0, 9)]) == 2
+    floor = seed_slot_floor(seeds)
+    assert floor[(0, 11)] == 16 and seed_slot_floor(seeds, density=0.5)[(0, 11)] == 8
+    problem = build_infill_problem(enc, Selection(8, 12, (0,)), slot_floor=floor)
+    slots = lambda b: int(np.count_nonzero((problem.source_row < 0) & (problem.track_of_row == 0) & (problem.bar_of_row == b)))  # noqa: E731
+    assert slots(11) == 16 and slots(9) == 7  # the other bars keep the estimate
+    plain = build_infill_problem(enc, Selection(8, 12, (0,)))
+    assert np.count_nonzero((plain.source_row < 0) & (plain.bar_of_row == 11)) == 7  # the check can fail
+    kept = infill(song, Selection(8, 12, (0,)), Prompts(novelty=0.0), seed=0, model=plausible_model())[0]
+    assert _bar_notes(kept, 0, 11) == _bar_notes(song, 0, 7)  # the whole run, at novelty 0
+    assert _bar_notes(kept, 0, 9) == _bar_notes(song, 0, 5)
+
+
+def test_a_split_selection_repeats_one_place_found_on_the_whole_song() -> None:
+    """A 12-bar phrase P over its own chords (bars 0-11) comes back at bars 24-35; every other bar plays
+    the same busy bar Q over C. The selection 24-36 is too long for one window, so infill samples it in
+    parts; the later parts' windows do not reach bars 0-11, and found there their repeat was Q."""
+    roots = list(range(12))
+    chords, notes = [], []
+    for b in range(48):
+        phrase = b < 12 or 24 <= b < 36
+        root, quality = (roots[b % 12], "m") if phrase else (0, "")
+        chords.append(ChordLabel(b * BAR, (b + 1) * BAR, root, quality))
+        # P's bars differ from each other and from Q, in Q's register (a repeat outside the part's
+        # register around the region is not kept: absorbing.reveal_seeds)
+        pitches = [60 + (3 * k + b % 12) % 13 if phrase else 60 + (0, 4, 7, 12)[k % 4] for k in range(16)]
+        notes += [Note(b * BAR + k * 120, b * BAR + k * 120 + 110, p, 90) for k, p in enumerate(pitches)]
+    # a piano that stays, the same every bar: a window holds about 15 bars of it
+    piano = [Note(b * BAR + k * 120, b * BAR + k * 120 + 110, 48 + (0, 4, 7)[k % 3], 70) for b in range(48) for k in range(16)]
+    song = Score(tracks=[Track("Lead", 0, False, notes), Track("Piano", 0, False, piano)], chords=chords)
+    enc = encode(song)
+    sel = Selection(24, 36, (0,))
+    assert len(split_selection(enc, sel, None, 256)) > 1
+    src = source_bars(enc, 0, 24, 36, pitched=True, moves=False, kept=(1,))  # a melody is not moved
+    assert {b: s for b, (s, _) in src.items()} == {b: b - 24 for b in range(24, 36)}
+    out = infill(song, sel, Prompts(novelty=0.0), seed=0, model=plausible_model())[0]
+    for b in range(24, 36):
+        assert _bar_notes(out, 0, b) == _bar_notes(song, 0, b), b

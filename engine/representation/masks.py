@@ -159,10 +159,18 @@ def estimate_slots(encoding: SAEncoding, track: int, selection: Selection, categ
 
 
 def _slot_counter(encoding: SAEncoding, selection: Selection, tracks: tuple[int, ...], cats: tuple[str, ...],
-                  slots_per_bar: dict[int, int] | None) -> Callable[[int, int], int]:
+                  slots_per_bar: dict[int, int] | None,
+                  slot_floor: dict[tuple[int, int], int] | None = None) -> Callable[[int, int], int]:
+    """``slot_count(sa_bar, track)``: the track's slots per bar, at least ``slot_floor[(track, grid bar)]``
+    (at most MAX_SLOTS)."""
     given = slots_per_bar or {}
     per_track = {t: given[t] if t in given else estimate_slots(encoding, t, selection, cats[t]) for t in tracks}
-    return lambda seg, track: per_track[track]
+    if not slot_floor:
+        return lambda seg, track: per_track[track]
+    seg_rows, _ = segments(encoding)
+    seg_bar = encoding.bar_of_row[seg_rows[:-1]].tolist()
+    floor = slot_floor
+    return lambda seg, track: max(per_track[track], min(floor.get((track, seg_bar[seg]), 0), MAX_SLOTS))
 
 
 def _bar_counts(encoding: SAEncoding, selection: Selection, tracks: tuple[int, ...], locked: np.ndarray,
@@ -244,9 +252,11 @@ def build_problem(
     slots_per_bar: dict[int, int] | None = None,
     thin_beyond: int | None = None,
     keep_selected: bool = False,
+    slot_floor: dict[tuple[int, int], int] | None = None,
 ) -> InfillProblem:
     """The shared builder. ``slot_count(sa_bar, track)`` gives the slots of a regenerated (bar, track)
-    (default: ``slots_per_bar`` or ``estimate_slots``). With ``targets`` the slots hold the real notes
+    (default: ``slots_per_bar`` or ``estimate_slots``, and at least ``slot_floor[(track, grid bar)]``:
+    the notes of the part's repeat there, repeats.seed_slot_floor). With ``targets`` the slots hold the real notes
     followed by PAD rows (training); without, MASK (inference). With ``thin_beyond`` = n, bars more than
     n bars from the selection keep only the chord rows and the selected tracks' rows: a 256-row window of a
     POP909 + MMA song (about six parts, 45 rows a bar) holds about five bars, so a 4-bar span saw under two
@@ -256,7 +266,7 @@ def build_problem(
     tracks, cats = resolve_selection(encoding, selection)
     locked = locked_rows(encoding, selection)
     if slot_count is None:
-        slot_count = _slot_counter(encoding, selection, tracks, cats, slots_per_bar)
+        slot_count = _slot_counter(encoding, selection, tracks, cats, slots_per_bar, slot_floor)
     counts = _bar_counts(encoding, selection, tracks, locked, slot_count)
     s, e = selection.start_bar - encoding.first_bar, selection.end_bar - encoding.first_bar
     far = np.zeros(len(counts), dtype=bool)
@@ -360,18 +370,20 @@ def build_problem(
 
 def build_infill_problem(
     encoding: SAEncoding, selection: Selection, slots_per_bar: dict[int, int] | None = None, max_rows: int = 256,
-    thin_context: bool = False,
+    thin_context: bool = False, slot_floor: dict[tuple[int, int], int] | None = None,
 ) -> InfillProblem:
     """The editor path: the example to sample for ``selection`` with as much balanced context as fits.
 
     ``slots_per_bar`` maps a track (new track i: ``n_tracks + i``) to its slots per bar; missing tracks
-    get ``estimate_slots``. ``thin_context``: bars more than THIN_NEAR_BARS from the selection keep only
+    get ``estimate_slots``; ``slot_floor`` gives (track, grid bar) at least that many (the notes of its
+    repeat, repeats.seed_slot_floor). ``thin_context``: bars more than THIN_NEAR_BARS from the selection keep only
     the selected tracks, so the window reaches further back and ahead into the parts being regenerated
     (for models trained with TrainConfig.thin_context). Raises RepresentationError when the selection
     alone needs more than ``max_rows`` rows; use ``split_selection`` then.
     """
     return build_problem(encoding, selection, None, max_rows, slots_per_bar=slots_per_bar,
-                         thin_beyond=THIN_NEAR_BARS if thin_context else None, keep_selected=True)
+                         thin_beyond=THIN_NEAR_BARS if thin_context else None, keep_selected=True,
+                         slot_floor=slot_floor)
 
 
 def context_bars(
@@ -406,6 +418,7 @@ def split_selection(
     slots_per_bar: dict[int, int] | None = None,
     max_rows: int = 256,
     context_fraction: float = CONTEXT_FRACTION,
+    slot_floor: dict[tuple[int, int], int] | None = None,
 ) -> list[Selection]:
     """Consecutive bar ranges of ``selection``, each small enough to leave ``context_fraction`` of a window
     for context. Infill them in order, each on the score the previous one produced::
@@ -418,7 +431,7 @@ def split_selection(
     the first part only; later parts select them as tracks ``n_tracks + i``.
     """
     tracks, cats = resolve_selection(encoding, selection)
-    slot_count = _slot_counter(encoding, selection, tracks, cats, slots_per_bar)
+    slot_count = _slot_counter(encoding, selection, tracks, cats, slots_per_bar, slot_floor)
     counts = _bar_counts(encoding, selection, tracks, locked_rows(encoding, selection), slot_count)
     budget = max(1, int(max_rows * (1.0 - context_fraction)))
     parts: list[Selection] = []

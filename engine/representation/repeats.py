@@ -31,13 +31,14 @@ where the part rests there rests in the region too.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 
 import numpy as np
 
 from engine.analysis.chord_vocab import QUALITY_NAMES, chord_pitch_classes
 from engine.representation.encode import SAEncoding
-from engine.representation.masks import InfillProblem
+from engine.representation.masks import InfillProblem, Selection, locked_rows
 from engine.representation.vocab import (
     CHORD_ROW,
     COL_DURATION,
@@ -357,69 +358,111 @@ def _mean_pitch(encoding: SAEncoding, track: int, bar: int) -> float | None:
     return float(t.mean()) if len(t) else None
 
 
+def region_seeds(encoding: SAEncoding, selection: Selection) -> dict[tuple[int, int], np.ndarray]:
+    """(track, grid bar) -> int64 [n, 3]: the (onset, pitch, duration) tokens of the notes each regenerated
+    part's repeat plays in each bar of ``selection`` ('all' only; else empty), in the encoding's order:
+    the rows of its source bar (``source_bars``), moved onto the target's chords where the source is (a
+    melody never is), a pitch that leaves the keyboard or no longer fits its chord (``chord_fit``) MASK.
+    A bar where the repeat rests maps to an empty array. Bars with locked notes, tracks new to the song and
+    parts silent around the region have none.
+
+    One plan for the whole selection, read from an encoding of the whole song: infill splits a long
+    selection into parts sampled in turn on windowed encodings, and chosen per part the repeat changed
+    place from one part to the next (a real-band melody whose source is 60 bars back took the bars after
+    the region for its second half, and the song's next phrase came in a bar early), or lost a source the
+    window did not reach. ``seed_rows`` then places these notes in one part's slots."""
+    if selection.attributes != "all":
+        return {}
+    n = encoding.n_tracks
+    regenerated = set(range(n)) if selection.tracks is None else {t for t in selection.tracks if 0 <= t < n}
+    staying = tuple(t for t in range(n) if t not in regenerated)
+    lo, hi = selection.start_bar, selection.end_bar
+    locked_at = locked_rows(encoding, selection)
+    locked = {(int(t), int(b)) for t, b in zip(encoding.track_of_row[locked_at], encoding.bar_of_row[locked_at], strict=True)}
+    out: dict[tuple[int, int], np.ndarray] = {}
+    for track in sorted(regenerated):
+        category = encoding.categories[track]
+        pitched = category != "DRUMS"
+        src = source_bars(encoding, track, lo, hi, pitched, chords_known=not selection.chords,
+                          moves=category != "MELODY", kept=staying if pitched else ())
+        ref = _mean_pitch(encoding, track, lo - 1) if pitched else None  # the register the part comes from
+        for bar, (source, interval) in sorted(src.items()):
+            if (track, bar) in locked:
+                ref = None
+                continue
+            enc_rows = encoding.bar_rows(source)
+            cells = encoding.tokens[enc_rows][encoding.track_of_row[enc_rows] == track][:, [COL_ONSET, COL_PITCH, COL_DURATION]].copy()
+            if interval:  # the pattern on the target's chords, moved up or down: whichever stays nearer the
+                # register of the bar before (else the nearer move), so moved bars do not jump an octave
+                moved = cells[:, 1] + choose_move(cells[:, 1], interval, ref)
+                ok = (moved >= FIRST_PITCH) & (moved <= FIRST_PITCH + PITCH_MAX - PITCH_MIN)
+                cells[:, 1] = np.where(ok, moved, MASK)  # a note moved off the keyboard: generated
+            if pitched and not selection.chords:
+                fits = chord_fit(cells[:, 0], cells[:, 1], moved_chords(bar_chords(encoding, source), interval),
+                                 bar_chords(encoding, bar))
+                cells[:, 1] = np.where(fits, cells[:, 1], MASK)
+            out[(track, bar)] = cells.astype(np.int64)
+            kept = cells[:, 1][_is_pitch(cells[:, 1])]
+            ref = float(kept.mean()) if len(kept) else ref
+    return out
+
+
+def seed_slot_floor(seeds: dict[tuple[int, int], np.ndarray], density: float = 1.0) -> dict[tuple[int, int], int]:
+    """(track, grid bar) -> the slots a bar needs to hold its repeat's notes (``region_seeds``) x the density
+    prompt where it asks for fewer (``density`` < 1), for ``masks.build_problem``'s ``slot_floor``.
+
+    Slots per bar are 1.25 x a part's mean notes per bar over the whole song (masks.estimate_slots), so a
+    bar busier than the song's average (a run of 16ths in a melody that mostly holds long notes) lost the
+    end of its repeat: on the real-band validation melodies, 32 of 568 seeded notes, and in one song 22 of
+    the 34 notes of its two runs. Training gives every bar its own notes' count plus empty slots, so a
+    bar's slots following its repeat are what the network was trained on."""
+    scale = min(float(density), 1.0)
+    return {key: int(np.ceil(len(cells) * scale)) for key, cells in seeds.items() if len(cells)}
+
+
 def seed_rows(encoding: SAEncoding, problem: InfillProblem, region: tuple[int, int] | None = None,
-              density: float = 1.0) -> np.ndarray | None:
-    """int64 [R, 4]: for the note slots of ``problem`` (regenerated 'all'), the rows of the part's source
-    bar (``source_bars``) in the encoding's order followed by PAD rows, the cells the sampler would
-    generate only; MASK everywhere else. None when no slot has a source (new tracks, 'pitch'/'rhythm'
-    regeneration, a part silent around the region). A source bar with more notes than the bar has slots
-    gives its first notes (onset order). Bars with locked notes are not seeded. ``region``: the bars
-    [start, end) of the whole selection when ``problem`` is one part of it (infill splits long selections):
-    no bar of it is a source, since its old notes are being replaced (and may not fit edited chords).
+              density: float = 1.0, seeds: dict[tuple[int, int], np.ndarray] | None = None) -> np.ndarray | None:
+    """int64 [R, 4]: for the note slots of ``problem`` (regenerated 'all'), the notes of the part's repeat
+    (``region_seeds``) followed by PAD rows, in the cells the sampler would generate only; MASK everywhere
+    else. None when no slot has a seed (new tracks, 'pitch'/'rhythm' regeneration, a part silent around
+    the region). A repeat with more notes than the bar has slots gives its first notes (onset order); infill
+    gives each bar the slots its repeat needs (``seed_slot_floor``). ``seeds``: ``region_seeds`` of the
+    whole selection on the whole song (infill); without, they are found on ``encoding`` for ``region``,
+    the bars [start, end) of the whole selection when ``problem`` is one part of it: no bar of it is a
+    source, since its old notes are being replaced (and may not fit edited chords).
     ``density``: the factor the density prompt put on the slots (infill); above 1 the last 1 - 1/density
     of a bar's slots stay MASK (no seed) unless the source's notes need them, so the part can play more
     notes than its repeat: the sampler keeps a seeded empty slot empty (absorbing.reveal_seeds)."""
     sel = problem.selection
     if sel.attributes != "all":
         return None
+    if seeds is None:
+        lo, hi = region if region is not None else (sel.start_bar, sel.end_bar)
+        seeds = region_seeds(encoding, replace(sel, start_bar=min(lo, sel.start_bar), end_bar=max(hi, sel.end_bar)))
     given = problem.example.given
-    seeds = np.full(given.shape, MASK, dtype=np.int64)
-    slot = (problem.source_row < 0) & (problem.track_of_row >= 0) & (problem.track_of_row < encoding.n_tracks)
+    out = np.full(given.shape, MASK, dtype=np.int64)
+    slot = (problem.source_row < 0) & (problem.track_of_row >= 0) & (problem.track_of_row < problem.n_tracks)
     slot &= ~given[:, COL_ONSET]
-    locked = {(t, int(encoding.bar_of_row[r])) for (t, r) in zip(problem.track_of_row.tolist(), problem.source_row.tolist(), strict=True)
-              if r >= 0 and t >= 0 and sel.start_bar <= int(encoding.bar_of_row[r]) < sel.end_bar}
+    # bars where the problem keeps a locked note of the part: not seeded (the locked note is the part there)
+    locked = {(t, b) for t, b, r in zip(problem.track_of_row.tolist(), problem.bar_of_row.tolist(), problem.source_row.tolist(), strict=True)
+              if r >= 0 and t >= 0}
     found = False
-    lo, hi = region if region is not None else (sel.start_bar, sel.end_bar)
-    lo, hi = min(lo, sel.start_bar), max(hi, sel.end_bar)
-    regenerated = set(range(encoding.n_tracks)) if sel.tracks is None else set(sel.tracks)
-    staying = tuple(t for t in range(encoding.n_tracks) if t not in regenerated)
-    for track in np.unique(problem.track_of_row[slot]).tolist():
-        pitched = problem.categories[track] != "DRUMS"
-        src = source_bars(encoding, track, lo, hi, pitched, chords_known=not sel.chords,
-                          moves=problem.categories[track] != "MELODY", kept=staying if pitched else ())
-        ref = _mean_pitch(encoding, track, lo - 1) if pitched else None  # the register the part comes from
-        for bar, (source, interval) in src.items():
-            if not sel.start_bar <= bar < sel.end_bar:
-                continue
-            if (track, bar) in locked:
-                ref = None
-                continue
-            rows = np.flatnonzero(slot & (problem.track_of_row == track) & (problem.bar_of_row == bar))
-            if len(rows) == 0:
-                continue
-            enc_rows = encoding.bar_rows(source)
-            notes = encoding.tokens[enc_rows][encoding.track_of_row[enc_rows] == track][: len(rows)]
-            cells = np.full((len(rows), 3), PAD, dtype=np.int64)
-            cells[: len(notes)] = notes[:, [COL_ONSET, COL_PITCH, COL_DURATION]]
-            if interval:  # the pattern on the target's chords, moved up or down: whichever stays nearer the
-                # register of the bar before (else the nearer move), so moved bars do not jump an octave
-                move = choose_move(notes[:, COL_PITCH], interval, ref)
-                moved = cells[: len(notes), 1] + move
-                ok = (moved >= FIRST_PITCH) & (moved <= FIRST_PITCH + PITCH_MAX - PITCH_MIN)
-                cells[: len(notes), 1] = np.where(ok, moved, MASK)  # a note moved off the keyboard: generated
-            if pitched and not sel.chords:
-                fits = chord_fit(cells[: len(notes), 0], cells[: len(notes), 1],
-                                 moved_chords(bar_chords(encoding, source), interval), bar_chords(encoding, bar))
-                cells[: len(notes), 1] = np.where(fits, cells[: len(notes), 1], MASK)
-            seeds[rows, COL_ONSET:] = cells
-            if density > 1.0:  # the slots the prompt added beyond the repeat's own: free
-                seeds[rows[max(len(notes), int(np.ceil(len(rows) / density))):], COL_ONSET:] = MASK
-            found = True
-            kept = cells[: len(notes), 1][_is_pitch(cells[: len(notes), 1])]
-            ref = float(kept.mean()) if len(kept) else ref
+    for (track, bar), notes in seeds.items():
+        if not sel.start_bar <= bar < sel.end_bar or (track, bar) in locked:
+            continue
+        rows = np.flatnonzero(slot & (problem.track_of_row == track) & (problem.bar_of_row == bar))
+        if len(rows) == 0:
+            continue
+        notes = notes[: len(rows)]
+        cells = np.full((len(rows), 3), PAD, dtype=np.int64)
+        cells[: len(notes)] = notes
+        out[rows, COL_ONSET:] = cells
+        if density > 1.0:  # the slots the prompt added beyond the repeat's own: free
+            out[rows[max(len(notes), int(np.ceil(len(rows) / density))):], COL_ONSET:] = MASK
+        found = True
     if not found:
         return None
-    return np.where(given, MASK, seeds)
+    return np.where(given, MASK, out)
 
 
 def seed_register(seeds: np.ndarray, problem: InfillProblem, within: np.ndarray | None = None,
