@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from engine.errors import StudioError
 from engine.guidance import GUIDANCE_DEFAULT, GUIDANCE_HELP
@@ -190,18 +192,31 @@ def _infill(args: argparse.Namespace) -> int:
 
     print(f"model on {model.device.label}", file=sys.stderr)
 
-    def progress(done: int, total: int) -> None:
-        print(f"\rsampling {done}/{total}", end="", file=sys.stderr, flush=True)
-
+    progress = _progress_printer(sys.stderr)
     results = infill(score, selection, prompts, n_variations=args.variations, guidance=args.guidance,
                      steps=args.steps, seed=args.seed, temperature=args.temperature, model=model, progress=progress)
-    print(file=sys.stderr)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
     for path, result in zip(paths, results, strict=True):
         if result.chords != file_chords:  # only the region's chords become new markers; detected ones stay unwritten
             result.chords = replace_chords(file_chords, t0, t1, result.chords)
         _warn(path.name, write_midi(result, path))
         print(path)
     return 0
+
+
+def _progress_printer(stream: Any) -> Callable[[int, int], None]:
+    """``progress(done, total)`` for infill: on a terminal one line rewritten in place; redirected to a
+    file or a pipe, a line per step (a log read "sampling 1/10sampling 2/10..." when the line was only
+    ever rewritten)."""
+    live = stream.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if live:
+            print(f"\rsampling {done}/{total}", end="", file=stream, flush=True)
+        else:
+            print(f"sampling {done}/{total}", file=stream, flush=True)
+    return progress
 
 
 def _render(args: argparse.Namespace) -> int:

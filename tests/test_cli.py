@@ -227,3 +227,22 @@ def test_infill_at_novelty_0_plays_each_part_s_repeat(song, tiny_model, tmp_path
 
     assert bar(result, 4) and bar(result, 4) in [bar(original, b) for b in range(8) if b not in (4, 5)]
     assert bar(result, 5) in [bar(original, b) for b in range(8) if b not in (4, 5)]
+
+
+def test_infill_progress_is_one_line_per_step_when_redirected() -> None:
+    """A log of a redirected run read "sampling 1/10sampling 2/10..." (a fresh-user run)."""
+    import io
+
+    from engine.cli import _progress_printer
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    log, tty = io.StringIO(), Terminal()
+    for stream in (log, tty):
+        progress = _progress_printer(stream)
+        progress(1, 2)
+        progress(2, 2)
+    assert log.getvalue().splitlines() == ["sampling 1/2", "sampling 2/2"]
+    assert tty.getvalue() == "\rsampling 1/2\rsampling 2/2"  # a terminal: one line rewritten in place
