@@ -16,7 +16,7 @@ Which bar a part repeats (``source_bars``): among the bars outside the region at
 bars, before or after it, each candidate scores the sum of (a) the part's self-similarity at that lag and
 on that side within CONTEXT_BARS of the region (it repeats at the lag it repeats at nearby), (b) the
 candidate's similarity to the bars just before and after the region, the larger (an intro's groove is not
-the one the region sits in), (c) for pitched parts, the share of beats whose chord is the target bar's chord moved
+the one the region sits in; at half weight, ADJACENT), (c) for pitched parts, the share of beats whose chord is the target bar's chord moved
 by one interval, the same for the whole bar (the same harmony, or the same progression on another root:
 the part's notes are then moved by that interval, as a bass or piano pattern moves to the next chord; a
 melody is never moved, it repeats at its pitch), and (d) the similarity of the parts that stay, in the
@@ -72,6 +72,13 @@ MOVED = 0.05  # score penalty for a source whose chords match only moved to anot
 OVERRIDE = 0.5  # a bar leaves the region's phrase for a candidate scoring this much higher (phrase_sources)
 CONTEXT_BARS = 8  # bars each side of the region whose repeats are counted (as part_limits and evaluate)
 DENSITY_COST = 0.5  # per bar and per doubling: a phrase busier or sparser than the bars next to the region
+# Weight of (b), a candidate's likeness to the bars next to the region, against (a), (c) and (d) at 1: at
+# 1 it chose bars like the region's edges for every bar of a phrase. Mean truth similarity (Dice of onset
+# and pitch per bar) of the sources chosen for the melody, drums, accompaniment and whole-track regions
+# of 150 POP909 + band train-split songs, at weight 1 / 0.5 / 0: 0.691 / 0.701 / 0.700 (melodies 0.692 /
+# 0.716 / 0.717, drums 0.901 / 0.902 / 0.900); the whole valid split 0.675 / 0.687 / 0.687 (drums 0.905 /
+# 0.903 / 0.897).
+ADJACENT = 0.5
 
 
 def bar_pattern(encoding: SAEncoding, track: int, bar: int) -> frozenset[tuple[int, int]]:
@@ -242,7 +249,7 @@ def source_bars(encoding: SAEncoding, track: int, start_bar: int, end_bar: int, 
                 score = rep[(lag, side)] - NEAR * lag
                 if c not in near_adjacent:
                     near_adjacent[c] = max((pattern_similarity(patterns[c], a) for b_a, a in adjacent if b_a != c), default=0.0)
-                score += near_adjacent[c]
+                score += ADJACENT * near_adjacent[c]
                 if kept:
                     score += kept_similarity(b, c)
                 interval = 0
