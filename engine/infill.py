@@ -328,6 +328,7 @@ def infill(
         split_tokens,
         with_density,
         with_pitch_limits,
+        with_pitch_moves,
         with_pitch_targets,
         with_seeds,
     )
@@ -335,7 +336,7 @@ def infill(
     from engine.representation.apply import apply_infill
     from engine.representation.chord_source import has_harmony
     from engine.representation.encode import encode, score_categories, score_chords
-    from engine.representation.melody_scale import scale_targets
+    from engine.representation.melody_scale import move_targets, scale_targets
     from engine.representation.part_limits import pitch_allowed
     from engine.representation.repeats import region_seeds, seed_register, seed_rows, seed_slot_floor
 
@@ -420,6 +421,7 @@ def infill(
             seeds = []
             densities = []
             targets = []
+            moves = []
             for k in members:
                 part = parts[k]
                 for v in range(n_variations):
@@ -441,8 +443,9 @@ def infill(
                     densities.append(part_densities(enc, problem, density_scale) if conditioned else None)
                     fit = prompts.melody_scale and stage.attributes != "rhythm"
                     targets.append(scale_targets(enc, problem) if fit else None)
+                    moves.append(move_targets(enc, problem) if fit else None)
             batch = with_pitch_limits(collate([p.example for p in problems], model.max_rows), limit_masks)
-            batch = with_pitch_targets(with_density(with_seeds(batch, seeds), densities), targets).to(device)
+            batch = with_pitch_moves(with_pitch_targets(with_density(with_seeds(batch, seeds), densities), targets), moves).to(device)
 
             def step_progress(done: int, _total: int, offset: int = (done_rounds + r) * steps) -> None:
                 if progress is not None:

@@ -135,3 +135,97 @@ def test_a_class_the_melody_never_plays_is_only_ever_steered_down() -> None:
     rows = torch.tensor([[0.01] * 6 + [0.94 / 6] * 6] * 3)  # classes 0-5 rare, the target uniform
     assert torch.all(class_weights(rows, torch.ones(3), torch.full((12,), 1 / 12))[:6] > 0)
     assert torch.all(class_weights(rows, torch.ones(3), torch.full((12,), 1 / 12), never_raise=torch.arange(12) < 6)[:6] <= 0)
+
+
+def test_pitch_class_moves_count_a_lines_steps_within_each_stretch() -> None:
+    from engine.representation.melody_scale import pitch_class_moves
+
+    # C D E, C D E, then after the region E C: the move E -> C across the region is not counted
+    pitches = np.asarray([60, 62, 64, 60, 62, 64, 76, 72])
+    order = np.asarray([0, 8, 16, 24, 32, 40, 200, 208])
+    stretch = np.asarray([0, 0, 0, 0, 0, 0, 1, 1])
+    m = pitch_class_moves(pitches, order, stretch, pseudocount=0.0)
+    assert np.allclose(m.sum(1), 1.0)
+    assert m[0, 2] == 1.0 and m[2, 4] == 1.0  # C -> D, D -> E always
+    assert m[4, 0] == 1.0  # E -> C: once before the region (bars 0-1) and once after it
+    assert np.allclose(m[1], pitch_class_distribution(pitches))  # C# is never played: the line's own classes
+    backed = pitch_class_moves(pitches, order, stretch)
+    assert 0 < backed[0, 4] < backed[0, 2]  # one count of the scale: C may go to E, less than to D
+    dyad = pitch_class_moves(np.asarray([60, 67, 62]), np.asarray([0, 0, 8]), np.zeros(3), pseudocount=0.0)
+    assert dyad[7, 2] == 1.0 and np.allclose(dyad[0][[0, 2, 7]], 1 / 3)  # C -> G on one onset is no move: C has none
+    with pytest.raises(ValueError):
+        pitch_class_moves(np.asarray([], dtype=np.int64), np.asarray([]), np.asarray([]))
+
+
+def test_fit_moves_weighs_a_pitch_by_the_moves_from_and_to_its_neighbours() -> None:
+    """Three rows of one melody at onsets 0, 8, 16: C, pending, E. The line only ever goes C -> D -> E, so
+    the pending pitch leans to D; without neighbours, or at strength 0, nothing changes."""
+    from engine.diffusion.pitch_fit import fit_moves
+    from engine.representation.melody_scale import pitch_class_moves
+    from engine.representation.vocab import COL_INSTRUMENT, COL_ONSET, FIRST_CATEGORY, FIRST_POS, MASK
+
+    moves = pitch_class_moves(np.asarray([60, 62, 64] * 4), np.arange(12) * 8, np.zeros(12))
+    V = COLUMN_SIZES[COL_PITCH]
+    logits = torch.zeros(1, 3, V)
+    tokens = torch.full((1, 3, 4), MASK, dtype=torch.long)
+    tokens[0, :, COL_INSTRUMENT] = FIRST_CATEGORY
+    tokens[0, :, COL_ONSET] = torch.tensor([FIRST_POS, FIRST_POS + 8, FIRST_POS + 16])
+    tokens[0, [0, 2], COL_PITCH] = torch.tensor([FIRST_PITCH + 60 - PITCH_MIN, FIRST_PITCH + 64 - PITCH_MIN])
+    pending = torch.zeros(1, 3, 4, dtype=torch.bool)
+    pending[0, 1, COL_PITCH] = True
+    table = torch.from_numpy(moves.reshape(1, 1, 144).repeat(3, 1)).float()
+    track, bar = torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, 3, dtype=torch.long)
+    out = fit_moves(logits, table, track, bar, tokens, pending, strength=1.0)
+    pc = lambda lg: int(PITCH_CLASS[int(torch.argmax(lg[FIRST_PITCH:FIRST_PITCH + len(PITCH_CLASS)]))])  # noqa: E731
+    assert pc(out[0, 1]) == 2  # D
+    assert torch.equal(out[0, [0, 2]], logits[0, [0, 2]])  # decided rows are untouched
+    assert torch.equal(fit_moves(logits, table, track, bar, tokens, pending, strength=0.0), logits)
+    unknown = tokens.clone()
+    unknown[0, [0, 2], COL_PITCH] = MASK  # the neighbours' pitches are not decided yet
+    pend2 = pending.clone()
+    pend2[0, [0, 2], COL_PITCH] = True
+    assert torch.equal(fit_moves(logits, table, track, bar, unknown, pend2, strength=1.0)[0, 1], logits[0, 1])
+    assert torch.equal(fit_moves(logits, torch.zeros_like(table), track, bar, tokens, pending, strength=1.0), logits)
+
+
+def test_move_targets_only_for_a_melody() -> None:
+    from engine.representation.melody_scale import move_targets
+
+    enc = encode(_song())
+    problem = build_infill_problem(enc, Selection(4, 8, (0, 1)))
+    moves = move_targets(enc, problem)
+    assert moves is not None
+    mel = problem.generated_rows & (problem.track_of_row == 0)
+    table = moves[np.flatnonzero(mel)[0]].reshape(12, 12)
+    assert np.allclose(table.sum(1), 1.0) and np.allclose(moves[~mel], 0.0)
+    # the melody climbs its pentatonic scale: C -> D is its most common move from C
+    assert int(np.argmax(table[0])) in (2, 0)
+
+
+def _moves_kept(score: Score, song: Score, start: int, end: int) -> float:
+    """Share of the region's consecutive melody pitch-class pairs that the melody makes around it."""
+    def line(s: Score, inside: bool) -> list[tuple[int, int]]:
+        notes = sorted((n.start, n.pitch) for n in s.tracks[0].notes if (start * BAR <= n.start < end * BAR) == inside)
+        return [(a % 12, b % 12) for (_, a), (_, b) in zip(notes, notes[1:], strict=False)]
+    known = set(line(song, False))
+    pairs = line(score, True)
+    return sum(p in known for p in pairs) / max(len(pairs), 1)
+
+
+def test_infill_keeps_a_melodys_moves_and_without_them_it_does_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The melody climbs its pentatonic scale a step a beat and falls back two steps at each bar line (2
+    of the 25 moves within the scale). Its pitches are regenerated on its rhythm: with the moves they
+    mostly climb as the line does; with the histogram alone (MOVES_STRENGTH 0) they stay in the scale
+    but land anywhere on it."""
+    import engine.diffusion.pitch_fit as pitch_fit
+    from engine.infill import Prompts, infill
+
+    model = plausible_model()
+    song = _song(16)
+    sel = Selection(8, 12, (0,), attributes="pitch")
+
+    def kept(strength: float) -> float:
+        monkeypatch.setattr(pitch_fit, "MOVES_STRENGTH", strength)
+        return float(np.mean([_moves_kept(o, song, 8, 12) for o in infill(song, sel, Prompts(novelty=0.5), 4, seed=1, model=model)]))
+    with_moves, without = kept(1.0), kept(0.0)
+    assert with_moves > without + 0.1, (with_moves, without)

@@ -38,6 +38,9 @@ class SABatch:
     # (representation.melody_scale: the part's own around the region), zeros = none; None = none anywhere.
     # Never used in training.
     pitch_target: torch.Tensor | None = None
+    # float [B, R, 144]: a regenerated melody's pitch-class moves around the region, [from, to] flattened
+    # (representation.melody_scale.move_targets), zeros = none; None = none anywhere. Never used in training.
+    pitch_moves: torch.Tensor | None = None
     # bool [B, R]: rows that must be notes (PAD ruled out) at sampling: a repeat's note the sampler
     # rewrites (reveal_seeds). None = none. Never used in training.
     must_play: torch.Tensor | None = None
@@ -135,6 +138,12 @@ def with_pitch_targets(batch: SABatch, targets: list[np.ndarray | None]) -> SABa
     """``batch`` with per-row pitch-class targets: ``targets[i]`` is float [R_i, 12] for example i
     (representation.melody_scale.scale_targets) or None for none. Padding rows get zeros (no target)."""
     return replace(batch, pitch_target=_per_row(batch, targets, 12, 0.0, np.float32))
+
+
+def with_pitch_moves(batch: SABatch, moves: list[np.ndarray | None]) -> SABatch:
+    """``batch`` with per-row pitch-class moves: ``moves[i]`` is float [R_i, 144] for example i
+    (representation.melody_scale.move_targets) or None for none. Padding rows get zeros (none)."""
+    return replace(batch, pitch_moves=_per_row(batch, moves, 144, 0.0, np.float32))
 
 
 def with_seeds(batch: SABatch, seeds: list[np.ndarray | None]) -> SABatch:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from engine.diffusion.batch import SABatch
-from engine.diffusion.pitch_fit import fit_pitch_classes
+from engine.diffusion.pitch_fit import fit_moves, fit_pitch_classes
 from engine.representation.vocab import CHANGE as CHANGE_TOKEN
 from engine.representation.vocab import (
     CHORD_ROW,
@@ -77,6 +77,9 @@ def constrain(logits: list[torch.Tensor], batch: SABatch, tokens: torch.Tensor, 
             if batch.must_play is not None:  # a repeat's note being rewritten (absorbing.rewritten_notes)
                 allowed[..., PAD] &= ~batch.must_play.to(allowed.device)
         lg = lg.masked_fill(~allowed, NEG_INF)
+        if c == COL_PITCH and batch.pitch_moves is not None:  # a melody's moves (melody_scale.move_targets)
+            lg = fit_moves(lg, batch.pitch_moves.to(lg.device), batch.track_id.to(lg.device), batch.bar_index.to(lg.device),
+                           tokens, pending)
         if c == COL_PITCH and batch.pitch_target is not None:  # a melody's pitch classes (melody_scale)
             lg = fit_pitch_classes(lg, batch.pitch_target.to(lg.device), batch.track_id.to(lg.device),
                                    pending[..., COL_PITCH], tokens[..., COL_PITCH], batch.generate[..., COL_PITCH].to(lg.device))

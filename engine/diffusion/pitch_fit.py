@@ -1,4 +1,5 @@
-"""Fitting a regenerated part's pitch classes to a target at every sampling step (melody_scale).
+"""Fitting a regenerated part's pitch classes to a target at every sampling step (melody_scale), and
+weighing a melody's pending pitches by its moves (``fit_moves``).
 
 For each part with a target (``SABatch.pitch_target``), the pitch distributions of its rows still to be
 sampled are reweighted by one weight per pitch class, found by iterative proportional fitting (Deming and
@@ -13,7 +14,17 @@ from __future__ import annotations
 
 import torch
 
-from engine.representation.vocab import FIRST_PITCH, PITCH_MAX, PITCH_MIN
+from engine.representation.vocab import (
+    COL_INSTRUMENT,
+    COL_ONSET,
+    COL_PITCH,
+    FIRST_CATEGORY,
+    FIRST_PITCH,
+    FIRST_POS,
+    MAX_BAR_LENGTH,
+    PITCH_MAX,
+    PITCH_MIN,
+)
 
 # The fitted weights are raised to this power: the region's pitch classes end between the network's own
 # (which know the region's chords) and the target (the melody's scale around it), near their geometric
@@ -88,4 +99,58 @@ def fit_pitch_classes(logits: torch.Tensor, target: torch.Tensor, track_id: torc
             sub = out[b][rows]
             sub[:, lo:hi] = torch.where(torch.isfinite(mass), y, x)
             out[b, rows] = sub
+    return out
+
+
+# A pending melody pitch is weighed by the melody's own moves around the region (melody_scale.move_targets):
+# P(class | the note before) x P(the note after | class), raised to this power, on top of the network's
+# distribution (which has read those notes too, so at 1 the moves count twice). Melody task at novelty 0.3,
+# PCTM L1 at 0 / 0.5 / 1: POP909 valid (17 regions, where it was chosen) 0.757 / 0.750 / 0.753, test (24)
+# 0.742 / 0.684 / 0.661, real band (11) 0.771 / 0.698 / 0.686 (copying 0.974, 0.837, 0.751); pitch-class
+# overlap within 0.006 and chord-tone ratio within 0.018 of 0 everywhere (model card).
+MOVES_STRENGTH = 0.5
+MOVE_FLOOR = 1e-3  # least weight a move the melody never makes gets (before MOVES_STRENGTH)
+
+
+def fit_moves(logits: torch.Tensor, moves: torch.Tensor, track_id: torch.Tensor, bar_index: torch.Tensor,
+              tokens: torch.Tensor, pending: torch.Tensor, strength: float | None = None) -> torch.Tensor:
+    """Pitch-column logits [B, R, V] with each pending pitch of a part with moves weighed by the moves from
+    the part's note before it to it and from it to the note after it (by bar and onset), where those
+    notes' pitches are decided: the posterior of a pitch between two known neighbours under the melody's
+    first-order Markov chain, P(x | a) P(c | x), raised to ``strength``.
+
+    ``moves`` [B, R, 144]: per row its part's [from, to] transition probabilities flattened, zeros for none;
+    ``track_id``, ``bar_index`` [B, R]; ``tokens`` [B, R, 4]: the current cells; ``pending`` [B, R, 4]:
+    the cells still to sample. A row whose onset is pending has no neighbours yet, and one at the same
+    onset is no neighbour (a melody's dyad). ``strength``: MOVES_STRENGTH when None."""
+    strength = MOVES_STRENGTH if strength is None else strength
+    has = moves.sum(-1) > 0
+    want = has & pending[..., COL_PITCH] & ~pending[..., COL_ONSET]
+    if strength <= 0 or not want.any():
+        return logits
+    lo, hi = FIRST_PITCH, FIRST_PITCH + N_PITCH
+    pcs = PITCH_CLASS.to(logits.device)
+    onset = tokens[..., COL_ONSET]
+    pitch = tokens[..., COL_PITCH]
+    is_onset = (onset >= FIRST_POS) & ~pending[..., COL_ONSET] & (tokens[..., COL_INSTRUMENT] >= FIRST_CATEGORY)
+    known_pitch = (pitch >= lo) & (pitch < hi) & ~pending[..., COL_PITCH]
+    out = logits.clone()
+    for b in range(logits.shape[0]):
+        for t in torch.unique(track_id[b][want[b]]).tolist():
+            part = (track_id[b] == t) & is_onset[b]
+            rows = torch.nonzero(part).flatten()
+            key = bar_index[b][rows] * (MAX_BAR_LENGTH + 1) + (onset[b][rows] - FIRST_POS)
+            order = torch.argsort(key, stable=True)
+            rows, key = rows[order], key[order]
+            table = moves[b][rows[want[b][rows]][0]].view(12, 12).clamp_min(MOVE_FLOOR).log()
+            for i in torch.nonzero(want[b][rows]).flatten().tolist():
+                r = int(rows[i])
+                logw = torch.zeros(12, dtype=table.dtype, device=table.device)
+                before = torch.nonzero(key[:i] < key[i]).flatten()
+                if len(before) and bool(known_pitch[b, rows[before[-1]]]):
+                    logw += table[int(pcs[pitch[b, rows[before[-1]]] - lo])]
+                after = torch.nonzero(key[i + 1:] > key[i]).flatten()
+                if len(after) and bool(known_pitch[b, rows[i + 1 + after[0]]]):
+                    logw += table[:, int(pcs[pitch[b, rows[i + 1 + after[0]]] - lo])]
+                out[b, r, lo:hi] = logits[b, r, lo:hi] + (strength * logw)[pcs].to(logits.dtype)
     return out
