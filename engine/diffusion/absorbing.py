@@ -28,7 +28,7 @@ from engine.diffusion.base import (
     inference,
 )
 from engine.diffusion.batch import SABatch
-from engine.diffusion.constraints import commit_consistently, constrain
+from engine.diffusion.constraints import commit_consistently, constrain, undouble_commits
 from engine.model.density import drop_density, truth_density
 from engine.model.network import SAModel
 from engine.representation.vocab import (
@@ -143,6 +143,8 @@ class AbsorbingDiffusion(Diffusion):
                 positions = torch.arange(order.shape[1], device=order.device).expand_as(order)
                 rank = torch.empty_like(order).scatter_(1, order, positions)  # rank 0 = most confident
                 commit = masked & (rank < n_commit[:, None]).view_as(masked)
+                if s < steps - 1:  # a pitch drawn twice at one onset of a part waits a step (the last commits all)
+                    commit = undouble_commits(commit, tokens, masked, sampled, logp, batch)
                 tokens, masked = commit_consistently(tokens, masked, sampled, logp, commit, batch)
                 if progress is not None:
                     progress(s + 1, steps)

@@ -20,6 +20,7 @@ from engine.representation.vocab import (
     CHORD_ROW,
     COL_DURATION,
     COL_INSTRUMENT,
+    COL_ONSET,
     COL_PITCH,
     COLUMN_SIZES,
     FIRST_BAR_LENGTH,
@@ -27,7 +28,9 @@ from engine.representation.vocab import (
     FIRST_CHORD,
     FIRST_DURATION,
     FIRST_PITCH,
+    FIRST_POS,
     MASK,
+    MAX_BAR_LENGTH,
     PAD,
 )
 from engine.representation.vocab import DURATIONS_16THS as _DURATIONS
@@ -69,6 +72,7 @@ def constrain(logits: list[torch.Tensor], batch: SABatch, tokens: torch.Tensor, 
             allowed &= ~chord_row[..., None] | sets["chord_pitch"]
             if batch.pitch_allowed is not None:  # a part's register or drum kit (part_limits)
                 allowed &= batch.pitch_allowed.to(allowed.device)
+            allowed &= ~doubled_pitches(batch, tokens, pending)
         elif c == COL_DURATION:
             allowed &= ~note_row[..., None] | sets["note_duration"]
             allowed &= ~chord_row[..., None] | sets["chord_duration"]
@@ -117,3 +121,68 @@ def commit_consistently(
     tokens = torch.where(commit, sampled, tokens)
     pending = pending & ~commit
     return empty_rows_where_pad(tokens, batch, pending)
+
+
+def _note_keys(batch: SABatch, onset: torch.Tensor) -> torch.Tensor:
+    """long [B, R]: one value per (track, bar, onset) of each row: rows with equal keys sound together."""
+    span = MAX_BAR_LENGTH + 1
+    bar = batch.bar_index.to(onset.device)
+    n_bars = int(bar.max()) + 1 if bar.numel() else 1
+    return (batch.track_id.to(onset.device) * n_bars + bar) * span + (onset - FIRST_POS).clamp(0, span - 1)
+
+
+def doubled_pitches(batch: SABatch, tokens: torch.Tensor, pending: torch.Tensor) -> torch.Tensor:
+    """bool [B, R, V_pitch]: for each note row whose onset is decided and pitch pending, the pitches that
+    another row of its part already plays at that onset (decided onset and pitch). A part cannot sound one
+    pitch twice at once: the second copy is dropped when the rows become notes, so two rewritten notes of a
+    chord that drew the same pitch lost one (a fresh-user run: a guitar's repeated 54 + 61 pairs, both
+    rewritten over another chord, came out as 16 single notes where the repeat has 32)."""
+    onset, pitch = tokens[..., COL_ONSET], tokens[..., COL_PITCH]
+    note = tokens[..., COL_INSTRUMENT] >= FIRST_CATEGORY
+    timed = note & ~pending[..., COL_ONSET] & (onset >= FIRST_POS)
+    decided = timed & ~pending[..., COL_PITCH] & (pitch >= FIRST_PITCH) & (pitch < FIRST_CHORD)
+    asking = timed & pending[..., COL_PITCH]
+    out = torch.zeros((*tokens.shape[:2], COLUMN_SIZES[COL_PITCH]), dtype=torch.bool, device=tokens.device)
+    if not (decided.any() and asking.any()):
+        return out
+    key = _note_keys(batch, onset)
+    for b in torch.nonzero(asking.any(1) & decided.any(1)).flatten().tolist():
+        ask, have = torch.nonzero(asking[b]).flatten(), torch.nonzero(decided[b]).flatten()
+        same = key[b, ask][:, None] == key[b, have][None, :]  # [asking, decided]
+        if not same.any():
+            continue
+        held = torch.zeros((len(have), COLUMN_SIZES[COL_PITCH]), dtype=torch.float32, device=tokens.device)
+        held[torch.arange(len(have), device=tokens.device), pitch[b, have]] = 1.0
+        out[b, ask] = (same.float() @ held) > 0
+    return out
+
+
+def undouble_commits(commit: torch.Tensor, tokens: torch.Tensor, pending: torch.Tensor, sampled: torch.Tensor,
+                     logp: torch.Tensor, batch: SABatch) -> torch.Tensor:
+    """``commit`` [B, R, 4] without the pitch cells that would sound a pitch twice in one part at one onset:
+    a row drawing, in this step, the pitch that another row at its onset holds or draws with more
+    confidence keeps its pitch pending, and the next step rules that pitch out (``doubled_pitches``).
+    Rows that are or become empty slots are not notes and never clash."""
+    onset = torch.where(pending[..., COL_ONSET] & commit[..., COL_ONSET], sampled[..., COL_ONSET], tokens[..., COL_ONSET])
+    pitch = torch.where(pending[..., COL_PITCH] & commit[..., COL_PITCH], sampled[..., COL_PITCH], tokens[..., COL_PITCH])
+    onset_known = ~pending[..., COL_ONSET] | commit[..., COL_ONSET]
+    note = (tokens[..., COL_INSTRUMENT] >= FIRST_CATEGORY) & onset_known & (onset >= FIRST_POS)
+    is_pitch = (pitch >= FIRST_PITCH) & (pitch < FIRST_CHORD)
+    drawing = note & is_pitch & pending[..., COL_PITCH] & commit[..., COL_PITCH]
+    if not drawing.any():
+        return commit
+    held = note & is_pitch & ~pending[..., COL_PITCH]
+    key = _note_keys(batch, onset) * COLUMN_SIZES[COL_PITCH] + pitch.clamp(min=0)
+    conf = logp[..., COL_PITCH]
+    out = commit.clone()
+    for b in torch.nonzero(drawing.any(1)).flatten().tolist():
+        rows = torch.nonzero(drawing[b] | held[b]).flatten()
+        # the held note first, then the drawn ones by confidence: every later row with a key seen is a double
+        rank = torch.where(held[b, rows], torch.full_like(conf[b, rows], float("inf")), conf[b, rows])
+        rows = rows[torch.argsort(rank, descending=True, stable=True)]
+        seen: set[int] = set()
+        for r, k in zip(rows.tolist(), key[b, rows].tolist(), strict=True):
+            if k in seen and bool(drawing[b, r]):
+                out[b, r, COL_PITCH] = False
+            seen.add(k)
+    return out
