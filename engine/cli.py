@@ -259,11 +259,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add N empty bars after the song's last bar first (without --bars, those bars are generated)")
     p.add_argument("--tempo", choices=["largo", "andante", "moderato", "allegro", "presto"], help="tempo class prompt (default: the song's)")
     p.add_argument("--attributes", choices=["all", "pitch", "rhythm"], default="all", help="what to regenerate (default all)")
-    p.add_argument("--variations", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--variations", type=int, default=1,
+                   help="how many different results to write (default 1; OUT-1.mid, OUT-2.mid, ... for more than one)")
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed and options give the same result (default 0)")
     p.add_argument("--guidance", type=float, default=GUIDANCE_DEFAULT, help=GUIDANCE_HELP)
-    p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--steps", type=int, default=10,
+                   help="sampling steps per part of the selection (default 10; a long selection is sampled in parts)")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="below 1 the model's likeliest choices, above 1 more surprising ones; 0 always the likeliest (default 1)")
     p.add_argument("--density", type=float, default=1.0, help="x the notes each regenerated part plays: its note slots and, for a model with a density "
                         "condition, the notes per bar it is asked for (its own around the region)")
     p.add_argument("--register", choices=["strict", "loose", "off"], default="strict",
