@@ -244,7 +244,11 @@ class MainWindow(QMainWindow):
         self.side_dock.setObjectName("regenerateDock")
         self.side_dock.setWidget(scroll)
         self.side_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.side_dock.setMinimumWidth(300)
+        # Wide enough for the panel's narrowest layout beside the vertical scroll bar: there is no sideways
+        # scroll bar, and at 300 px the panel's 394 px were cut at the right edge (Cancel, spin-box arrows)
+        # or, once scrolled sideways, at the left ("rompt"; a fresh-user run).
+        self.side_dock.setMinimumWidth(max(300, side.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+                                           + 2 * scroll.frameWidth()))
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.side_dock)
 
         self.status_model = QLabel("Model: not loaded")

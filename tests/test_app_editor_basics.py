@@ -59,8 +59,9 @@ def test_pencil_draws_on_the_snap_grid_with_undo(make_window, song: Path, qtbot)
     assert len(notes) == n_bass + 1
     drawn = [n for n in notes if n not in before]
     assert drawn and drawn[0].end - drawn[0].start == 480  # one snap step long, at the beat under the click
-    # A drag draws a longer note, snapped at both ends.
-    x0, x1 = int(canvas.x_of(6 * 1920 + 10)), int(canvas.x_of(6 * 1920 + 1400))
+    # A drag draws a longer note, snapped at both ends. The press is a few pixels into bar 7's first beat
+    # (10 ticks in was under one pixel once the Regenerate dock grew, and truncated into the beat before).
+    x0, x1 = int(canvas.x_of(6 * 1920 + 80)), int(canvas.x_of(6 * 1920 + 1400))
     y2 = canvas.lane_top(1) + 8
     qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(x0, y2))
     qtbot.mouseMove(canvas, QPoint(x1, y2))

@@ -500,3 +500,16 @@ def test_worker_thread_join_in_the_finished_handler_leaves_a_stopped_thread(qtbo
     job.start()
     qtbot.waitUntil(lambda: bool(seen), timeout=5000)
     assert seen == [False]
+
+
+def test_the_regenerate_panel_fits_its_dock(make_window, qtbot) -> None:  # noqa: ANN001
+    """The dock has no sideways scroll bar: at its old 300 px minimum the panel's 394 px were cut off at
+    the right edge, or at the left once scrolled ("rompt"; a fresh-user run)."""
+    from PySide6.QtWidgets import QScrollArea
+
+    window = make_window()
+    window.load_demo()
+    qtbot.wait(50)
+    area = window.side_dock.findChild(QScrollArea)
+    assert area.horizontalScrollBar().maximum() == 0, (area.viewport().width(), area.widget().minimumSizeHint().width())
+    assert area.viewport().width() >= area.widget().minimumSizeHint().width()
