@@ -57,6 +57,9 @@ class RegenerationController(QObject):
         self.model_state, self.model_error = "ready", None
         device = str(getattr(self.backend, "device_label", "") or "")
         self.window.status_model.setText(f"Model: ready ({self.backend.name}{' on ' + device if device else ''})")
+        progress = self.window.prompt_panel.progress
+        if self.infill_job is not None and progress.maximum() == 0:  # a job that waited and has not reported yet
+            progress.setFormat("Starting…")
 
     def set_device(self, device: str) -> None:
         """Run the model on ``device`` (auto/cpu/cuda/mps) from now on: remembered, and the model reloads there.
@@ -123,6 +126,8 @@ class RegenerationController(QObject):
         self.infill_job = WorkerThread(worker, [worker.finished, worker.errored, worker.cancelled])
         self.infill_job.thread.finished.connect(self._on_thread_done)
         w.prompt_panel.set_busy(True, request.prompts.steps)
+        if self.model_state == "loading":  # the job waits for it: the first press after start-up sat on "Starting…"
+            w.prompt_panel.progress.setFormat("Waiting for the model to load…")
         w.update_actions()
         w.statusBar().showMessage(f"Regenerating {request.selection.describe(doc.track_names())}…")
         self.infill_job.start()

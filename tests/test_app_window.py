@@ -513,3 +513,16 @@ def test_the_regenerate_panel_fits_its_dock(make_window, qtbot) -> None:  # noqa
     area = window.side_dock.findChild(QScrollArea)
     assert area.horizontalScrollBar().maximum() == 0, (area.viewport().width(), area.widget().minimumSizeHint().width())
     assert area.viewport().width() >= area.widget().minimumSizeHint().width()
+
+
+def test_a_press_while_the_model_loads_says_it_waits_for_it(make_window, song: Path, qtbot) -> None:  # noqa: ANN001
+    """The first press after start-up waited over a minute for the model on "Starting…" (a fresh-user run)."""
+    window = make_window(FakeBackend(step_seconds=0.05))
+    window.open_file(song)
+    window.doc.select_tracks([1])
+    window.regen.model_state = "loading"
+    window.regenerate()
+    assert window.prompt_panel.progress.format() == "Waiting for the model to load…"
+    window.regen._on_model_loaded()
+    assert window.prompt_panel.progress.format() in ("Starting…",) or window.prompt_panel.progress.maximum() > 0
+    qtbot.waitUntil(lambda: not window.is_busy(), timeout=10_000)
