@@ -390,31 +390,29 @@ def infill(
     plans = []
     for stage in stages:
         slots = _slots(encoding, stage, density_scale)
-        # Each bar gets the slots its repeat's notes need (repeats.seed_slot_floor); a stage after the
-        # chords stage re-finds its repeats on the new chords below, and keeps these slots.
-        floor = seed_slot_floor(region_seeds(encoding, stage), density_scale) if seeding else None
+        # The repeats of the whole stage, found once on the whole song (parts sampled on windowed encodings
+        # each found their own, and a split region's repeat changed place between parts); each bar gets the
+        # slots its repeat's notes need (repeats.seed_slot_floor). A stage after the chords stage re-finds
+        # its repeats on the new chords below, and keeps these slots.
+        found = region_seeds(encoding, stage) if seeding else None
+        floor = seed_slot_floor(found, density_scale) if found is not None else None
         parts = split_selection(encoding, stage, slots, model.max_rows, slot_floor=floor)
         reach = [context_bars(encoding, part, model.max_rows, thin) for part in parts]
-        plans.append((stage, slots, floor, parts, reach, schedule_parts(parts, reach, bool(stage.new_tracks))))
+        plans.append((stage, slots, found, floor, parts, reach, schedule_parts(parts, reach, bool(stage.new_tracks))))
     all_categories = tuple(categories) + tuple(selection.new_tracks)
     total = steps * sum(len(plan[-1]) for plan in plans)
     device = model.device.torch_device()
     generator = torch.Generator(device=device).manual_seed(int(seed))
     results = [score.copy() for _ in range(n_variations)]
+
+    def encode_result(v: int, bars: tuple[int, int] | None = None) -> Any:
+        cats = all_categories[: len(results[v].tracks)]
+        return encode(results[v], bars, grid=grid, categories=cats, chords=harmony if harmony is not None else results[v].chords or chords)
     done_rounds = 0
-    for n_stage, (stage, slots, floor, parts, reach, rounds) in enumerate(plans):
-        # The repeats of the whole stage, found once on the whole song: parts sampled on windowed
-        # encodings each found their own, and a split region's repeat changed place between parts.
-        stage_seeds: list[dict | None] = [None] * n_variations
-        if seeding:
-            first = region_seeds(encoding, stage) if n_stage == 0 else None
-            for v in range(n_variations):
-                if first is not None:
-                    stage_seeds[v] = first
-                else:
-                    cats = all_categories[: len(results[v].tracks)]
-                    whole = encode(results[v], grid=grid, categories=cats, chords=harmony if harmony is not None else results[v].chords or chords)
-                    stage_seeds[v] = region_seeds(whole, stage)
+    for n_stage, (stage, slots, found, floor, parts, reach, rounds) in enumerate(plans):
+        # each variation's whole song as the stages before left it: the first round samples on it
+        wholes = [encoding] * n_variations if n_stage == 0 else [encode_result(v) for v in range(n_variations)]
+        stage_seeds = [found if n_stage == 0 else region_seeds(whole, stage) for whole in wholes] if seeding else [None] * n_variations
         for r, members in enumerate(rounds):
             problems = []
             limit_masks = []
@@ -425,12 +423,7 @@ def infill(
             for k in members:
                 part = parts[k]
                 for v in range(n_variations):
-                    if r == 0 and n_stage == 0:
-                        enc = encoding
-                    else:
-                        cats = all_categories[: len(results[v].tracks)]
-                        bars = reach[k] if r > 0 else None
-                        enc = encode(results[v], bars, grid=grid, categories=cats, chords=harmony if harmony is not None else results[v].chords or chords)
+                    enc = wholes[v] if r == 0 else encode_result(v, reach[k])
                     problem = build_infill_problem(enc, part, slots, model.max_rows, thin, slot_floor=floor)
                     problem.example = _with_prompt(problem.example, prompts, selection.new_tracks)
                     problems.append(problem)

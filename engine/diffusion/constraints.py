@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from engine.diffusion.batch import SABatch
-from engine.diffusion.pitch_fit import fit_moves, fit_pitch_classes
+from engine.diffusion.pitch_fit import fit_moves, fit_pitch_classes, onset_key
 from engine.representation.vocab import CHANGE as CHANGE_TOKEN
 from engine.representation.vocab import (
     CHORD_ROW,
@@ -125,10 +125,9 @@ def commit_consistently(
 
 def _note_keys(batch: SABatch, onset: torch.Tensor) -> torch.Tensor:
     """long [B, R]: one value per (track, bar, onset) of each row: rows with equal keys sound together."""
-    span = MAX_BAR_LENGTH + 1
     bar = batch.bar_index.to(onset.device)
     n_bars = int(bar.max()) + 1 if bar.numel() else 1
-    return (batch.track_id.to(onset.device) * n_bars + bar) * span + (onset - FIRST_POS).clamp(0, span - 1)
+    return batch.track_id.to(onset.device) * (n_bars * (MAX_BAR_LENGTH + 1)) + onset_key(bar, onset)
 
 
 def doubled_pitches(batch: SABatch, tokens: torch.Tensor, pending: torch.Tensor) -> torch.Tensor:

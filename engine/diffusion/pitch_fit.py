@@ -112,6 +112,12 @@ MOVES_STRENGTH = 0.5
 MOVE_FLOOR = 1e-3  # least weight a move the melody never makes gets (before MOVES_STRENGTH)
 
 
+def onset_key(bar_index: torch.Tensor, onset: torch.Tensor) -> torch.Tensor:
+    """long: the position of a row's onset in its window (bar, then onset token), to order a line's notes
+    and to find the notes that sound together."""
+    return bar_index * (MAX_BAR_LENGTH + 1) + (onset - FIRST_POS).clamp(0, MAX_BAR_LENGTH)
+
+
 def fit_moves(logits: torch.Tensor, moves: torch.Tensor, track_id: torch.Tensor, bar_index: torch.Tensor,
               tokens: torch.Tensor, pending: torch.Tensor, strength: float | None = None) -> torch.Tensor:
     """Pitch-column logits [B, R, V] with each pending pitch of a part with moves weighed by the moves from
@@ -139,7 +145,7 @@ def fit_moves(logits: torch.Tensor, moves: torch.Tensor, track_id: torch.Tensor,
         for t in torch.unique(track_id[b][want[b]]).tolist():
             part = (track_id[b] == t) & is_onset[b]
             rows = torch.nonzero(part).flatten()
-            key = bar_index[b][rows] * (MAX_BAR_LENGTH + 1) + (onset[b][rows] - FIRST_POS)
+            key = onset_key(bar_index[b][rows], onset[b][rows])
             order = torch.argsort(key, stable=True)
             rows, key = rows[order], key[order]
             table = moves[b][rows[want[b][rows]][0]].view(12, 12).clamp_min(MOVE_FLOOR).log()

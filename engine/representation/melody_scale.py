@@ -35,6 +35,8 @@ than MIN_NOTES notes around the region get no target.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from engine.representation.encode import SAEncoding
@@ -62,13 +64,13 @@ def pitch_class_distribution(pitches: np.ndarray, smoothing: float = 0.0) -> np.
     return (counts + smoothing) / total
 
 
-def scale_targets(encoding: SAEncoding, problem: InfillProblem, categories: tuple[str, ...] = SCALE_CATEGORIES,
-                  min_notes: int = MIN_NOTES) -> np.ndarray | None:
-    """float32 [R, 12]: for each generated row of a part in ``categories`` with ``min_notes`` notes within
-    CONTEXT_BARS bars of the region (outside it), that part's pitch-class distribution there (module
-    docstring); zeros for every other row (no target). None when no row has a target."""
+def _per_melody_row(encoding: SAEncoding, problem: InfillProblem, width: int, categories: tuple[str, ...],
+                    min_notes: int, value: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
+    """float32 [R, width]: for each generated row of a part in ``categories`` with ``min_notes`` notes
+    within CONTEXT_BARS bars of the region (outside it), ``value`` of those notes' encoding rows; zeros
+    for every other row. None when no row has one."""
     gen_rows = problem.generated_rows & (problem.track_of_row >= 0) & (problem.track_of_row < encoding.n_tracks)
-    out = np.zeros((len(problem.track_of_row), 12), dtype=np.float32)
+    out = np.zeros((len(problem.track_of_row), width), dtype=np.float32)
     found = False
     for track in np.unique(problem.track_of_row[gen_rows]).tolist():
         if problem.categories[track] not in categories:
@@ -76,10 +78,22 @@ def scale_targets(encoding: SAEncoding, problem: InfillProblem, categories: tupl
         rows = context_rows(encoding, problem, track)
         if len(rows) < min_notes:
             continue
-        out[gen_rows & (problem.track_of_row == track)] = pitch_class_distribution(
-            encoding.tokens[rows, COL_PITCH] - FIRST_PITCH + PITCH_MIN)
+        out[gen_rows & (problem.track_of_row == track)] = value(rows)
         found = True
     return out if found else None
+
+
+def _pitches(encoding: SAEncoding, rows: np.ndarray) -> np.ndarray:
+    return encoding.tokens[rows, COL_PITCH] - FIRST_PITCH + PITCH_MIN
+
+
+def scale_targets(encoding: SAEncoding, problem: InfillProblem, categories: tuple[str, ...] = SCALE_CATEGORIES,
+                  min_notes: int = MIN_NOTES) -> np.ndarray | None:
+    """float32 [R, 12]: for each generated row of a part in ``categories`` with ``min_notes`` notes within
+    CONTEXT_BARS bars of the region (outside it), that part's pitch-class distribution there (module
+    docstring); zeros for every other row (no target). None when no row has a target."""
+    return _per_melody_row(encoding, problem, 12, categories, min_notes,
+                           lambda rows: pitch_class_distribution(_pitches(encoding, rows)))
 
 
 MOVE_PSEUDOCOUNT = 1.0  # a pitch class's next class: its counts plus this many of the melody's scale
@@ -115,18 +129,7 @@ def move_targets(encoding: SAEncoding, problem: InfillProblem, categories: tuple
     ``pitch_class_moves`` around the region, flattened ([from, to] -> from * 12 + to); zeros elsewhere.
     None when no row has one. ``diffusion.pitch_fit.fit_moves`` weighs a pending pitch by the moves
     from the note before it and to the note after it."""
-    gen_rows = problem.generated_rows & (problem.track_of_row >= 0) & (problem.track_of_row < encoding.n_tracks)
-    out = np.zeros((len(problem.track_of_row), 144), dtype=np.float32)
-    found = False
-    for track in np.unique(problem.track_of_row[gen_rows]).tolist():
-        if problem.categories[track] not in categories:
-            continue
-        rows = context_rows(encoding, problem, track)
-        if len(rows) < min_notes:
-            continue
-        pitches = encoding.tokens[rows, COL_PITCH] - FIRST_PITCH + PITCH_MIN
-        after = encoding.bar_of_row[rows] >= problem.selection.end_bar
-        out[gen_rows & (problem.track_of_row == track)] = pitch_class_moves(
-            pitches, encoding.position_of_row[rows], after.astype(np.int64)).reshape(-1)
-        found = True
-    return out if found else None
+    def moves(rows: np.ndarray) -> np.ndarray:
+        after = encoding.bar_of_row[rows] >= problem.selection.end_bar  # the two stretches around the region
+        return pitch_class_moves(_pitches(encoding, rows), encoding.position_of_row[rows], after.astype(np.int64)).reshape(-1)
+    return _per_melody_row(encoding, problem, 144, categories, min_notes, moves)

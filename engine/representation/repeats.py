@@ -450,12 +450,9 @@ def seed_rows(encoding: SAEncoding, problem: InfillProblem, region: tuple[int, i
     out = np.full(given.shape, MASK, dtype=np.int64)
     slot = (problem.source_row < 0) & (problem.track_of_row >= 0) & (problem.track_of_row < problem.n_tracks)
     slot &= ~given[:, COL_ONSET]
-    # bars where the problem keeps a locked note of the part: not seeded (the locked note is the part there)
-    locked = {(t, b) for t, b, r in zip(problem.track_of_row.tolist(), problem.bar_of_row.tolist(), problem.source_row.tolist(), strict=True)
-              if r >= 0 and t >= 0}
     found = False
-    for (track, bar), notes in seeds.items():
-        if not sel.start_bar <= bar < sel.end_bar or (track, bar) in locked:
+    for (track, bar), notes in seeds.items():  # bars with locked notes have none (region_seeds)
+        if not sel.start_bar <= bar < sel.end_bar:
             continue
         rows = np.flatnonzero(slot & (problem.track_of_row == track) & (problem.bar_of_row == bar))
         if len(rows) == 0:
